@@ -1,0 +1,257 @@
+"""The ``cvcaptcha`` command line.
+
+``main(argv=None) -> int`` is testable without a subprocess. The library
+raises typed exceptions; only this module turns them into one-line messages
+and exit codes (0 success, 1 failure, 2 usage, 130 interrupted).
+
+Each verb is an ``_add_<verb>(subparsers)`` function that declares its
+arguments and sets ``func``; adding a verb means adding one such function to
+:data:`VERBS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import ConfigError, CvCaptchaError
+
+PROG = "cvcaptcha"
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def _read_config(path: str | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        config = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: expected a JSON object of recognizer parameters")
+    return config
+
+
+def build_recognizer(config: dict[str, Any], verbose: bool = False) -> Any:
+    """A default recognizer with ``config`` applied, bad keys named in the error."""
+    from .recognizer import CaptchaRecognizer
+
+    model = CaptchaRecognizer(verbose=verbose)
+    try:
+        model.set_params(**config)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"bad recognizer parameter: {exc}") from None
+    return model
+
+
+# -- generate -----------------------------------------------------------------
+def _generate(args: argparse.Namespace) -> int:
+    from .synth import generate
+
+    paths = generate(
+        args.out_dir, args.count, args.length, args.alphabet, args.seed,
+        args.width, args.height, progress=True,
+    )
+    print(f"wrote {len(paths)} captchas to {args.out_dir}")
+    return 0
+
+
+def _add_generate(sub: argparse._SubParsersAction) -> None:
+    from .synth import DEFAULT_ALPHABET
+
+    p = sub.add_parser(
+        "generate", help="write labelled synthetic captchas",
+        description="Write labelled synthetic captchas (<label>.png) made with the captcha package.",
+    )
+    p.add_argument("out_dir", metavar="OUT_DIR")
+    p.add_argument("--count", type=int, required=True, help="number of captchas")
+    p.add_argument("--length", type=int, default=5, help="characters per captcha (default 5)")
+    p.add_argument("--alphabet", default=DEFAULT_ALPHABET, help="characters to draw from")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--width", type=int, default=160, help="image width (default 160)")
+    p.add_argument("--height", type=int, default=60, help="image height (default 60)")
+    p.set_defaults(func=_generate)
+
+
+# -- train --------------------------------------------------------------------
+def _train(args: argparse.Namespace) -> int:
+    from .io import load_dataset
+    from .persist import save_model
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise CvCaptchaError(f"{out} exists; use --force to overwrite it")
+    model = build_recognizer(_read_config(args.config), verbose=True)
+    data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=True)
+    for path, why in data.skipped:
+        print(f"skipped {path.name}: {why}", file=sys.stderr)
+    start = time.perf_counter()
+    model.fit(data.images, data.labels)
+    seconds = time.perf_counter() - start
+    save_model(model, out, overwrite=True)
+    print(
+        f"trained on {len(data)} captchas ({model.n_chars_} chars from "
+        f"{model.alphabet_!r}) in {seconds:.1f} s; model: {out} "
+        f"({out.stat().st_size / 1024:.0f} KiB)"
+    )
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="train a model on a labelled folder",
+        description="Train a recognizer on a folder of captchas labelled by file name.",
+    )
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL", help="model file to write")
+    p.add_argument("--config", metavar="FILE.json", help="JSON object of recognizer parameters")
+    p.add_argument("--skip-bad", action="store_true", help="leave out unreadable images")
+    p.add_argument("--force", action="store_true", help="overwrite an existing model file")
+    p.set_defaults(func=_train)
+
+
+# -- predict ------------------------------------------------------------------
+def _expand_paths(paths: Sequence[str]) -> list[Path]:
+    """Files as given, folders replaced by their images; missing files are reported later."""
+    from .io import list_images
+
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        out.extend(list_images(path) if path.is_dir() else [path])
+    return out
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .io import read_image
+    from .persist import load_model
+
+    model = load_model(args.model)
+    results: list[dict[str, Any]] = []
+    good: list[tuple[int, Any]] = []
+    for path in _expand_paths(args.paths):
+        try:
+            good.append((len(results), read_image(path)))
+            results.append({"path": str(path)})
+        except CvCaptchaError as exc:
+            results.append({"path": str(path), "error": str(exc)})
+    predictions = model.predict_details([img for _, img in good])
+    for (i, _), pred in zip(good, predictions):
+        results[i].update(
+            text=pred.text,
+            confidence=round(pred.confidence, 6),
+            chars=[round(c, 6) for c in pred.char_confidences],
+        )
+    failed = [r for r in results if "error" in r]
+    for r in failed:
+        _error(r["error"])
+    if args.json:
+        print(json.dumps(results, indent=1))
+    else:
+        for r in results:
+            if "error" not in r:
+                print(f"{r['path']}\t{r['text']}\t{r['confidence']:.4f}")
+    return 1 if failed else 0
+
+
+def _add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict", help="read captchas with a model",
+        description="Read each image (or every image of each folder) with a model.",
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("paths", metavar="PATH", nargs="+", help="image file or folder")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    p.set_defaults(func=_predict)
+
+
+# -- evaluate -----------------------------------------------------------------
+def _evaluate(args: argparse.Namespace) -> int:
+    from .io import load_dataset
+    from .persist import load_model
+    from .recognizer import evaluate
+
+    model = load_model(args.model)
+    data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=not args.json)
+    result = evaluate(model, data.images, data.labels)
+    result["skipped"] = len(data.skipped)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        rows = [
+            ("captchas", f"{result['n']}"),
+            ("captcha accuracy", f"{result['captcha_accuracy']:.4f}"),
+            ("character accuracy", f"{result['char_accuracy']:.4f}"),
+            ("ms per captcha", f"{result['ms_per_captcha']:.3f}"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        for key, value in rows:
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate", help="measure a model's accuracy on a labelled folder",
+        description="Whole-captcha and character accuracy of a model on a labelled folder.",
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--skip-bad", action="store_true", help="leave out unreadable images")
+    p.set_defaults(func=_evaluate)
+
+
+VERBS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_generate,
+    _add_train,
+    _add_predict,
+    _add_evaluate,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every verb of :data:`VERBS`."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Read text captchas with classical computer vision."
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for add in VERBS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status instead of exiting."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except CvCaptchaError as exc:
+        _error(str(exc))
+        return 1
+    except OSError as exc:
+        _error(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""Saving and loading fitted recognizers as small, safe model files.
+
+A model file is a zip archive holding
+
+* ``model.json``: format version, cvcaptcha version, parameters, fitted
+  metadata (alphabet, length, geometry, training summary) and segmenter state;
+* ``arrays.npz``: any numpy arrays of fitted state, read with ``allow_pickle=False``;
+* ``classifier.skops`` (scikit-learn classifiers, read by :mod:`skops.io` with
+  an explicit allow-list) or ``classifier.xgb.json`` (XGBoost's own format).
+
+Loading never unpickles anything and never imports or calls code named by the
+file: unknown types are refused before any object is built.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from . import __version__
+from .errors import CvCaptchaError, ModelFileError
+from .recognizer import CaptchaRecognizer
+from .segment import make_segmenter
+
+FORMAT = "cvcaptcha-model"
+FORMAT_VERSION = 1
+#: Non-default types skops may build, beyond the scikit-learn estimators it trusts
+#: itself; reviewed by hand: private helpers of calibrated classifiers and the MLP.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+)
+_MEMBERS = {"model.json", "arrays.npz", "classifier.skops", "classifier.xgb.json"}
+#: Refuse archives that would unpack to more than this (zip bombs).
+MAX_UNPACKED = 512 * 1024 * 1024
+_SPECIAL = ("classifier_", "segmenter_")
+
+
+def _encode(state: dict[str, Any], prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """JSON-able copy of ``state``; numpy arrays are moved into ``arrays``."""
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            arrays[f"{prefix}{key}"] = value
+            out[key] = {"$array": f"{prefix}{key}"}
+        elif isinstance(value, np.generic):
+            out[key] = value.item()
+        elif isinstance(value, tuple):
+            out[key] = {"$tuple": list(value)}
+        else:
+            out[key] = value
+    return out
+
+
+def _decode(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, dict) and set(value) == {"$array"}:
+            out[key] = arrays[value["$array"]]
+        elif isinstance(value, dict) and set(value) == {"$tuple"}:
+            out[key] = tuple(value["$tuple"])
+        else:
+            out[key] = value
+    return out
+
+
+def _is_xgboost(estimator: Any) -> bool:
+    return type(estimator).__module__.startswith("xgboost")
+
+
+def model_bytes(model: CaptchaRecognizer) -> bytes:
+    """Serialise a fitted recognizer to the bytes of a model file."""
+    import skops.io as sio
+
+    if not hasattr(model, "classifier_"):
+        raise ModelFileError("the recognizer is not fitted; nothing to save")
+    arrays: dict[str, np.ndarray] = {}
+    params = model.get_params(deep=False)
+    classifier_is_name = isinstance(params.pop("classifier"), str)
+    fitted = {k: v for k, v in vars(model).items() if k.endswith("_") and k not in _SPECIAL}
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "cvcaptcha_version": __version__,
+        "params": _encode(params, "param/", arrays),
+        "classifier": model.classifier if classifier_is_name else None,
+        "fitted": _encode(fitted, "fitted/", arrays),
+        "segmenter": {
+            "name": model.segmenter,
+            "state": _encode(vars(model.segmenter_), "segmenter/", arrays),
+        },
+    }
+    buf = _io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("model.json", json.dumps(meta, indent=1, sort_keys=True))
+        if arrays:
+            npz = _io.BytesIO()
+            np.savez(npz, **arrays)
+            zf.writestr("arrays.npz", npz.getvalue())
+        if _is_xgboost(model.classifier_):
+            zf.writestr("classifier.xgb.json", bytes(model.classifier_.get_booster().save_raw("json")))
+        else:
+            zf.writestr("classifier.skops", sio.dumps(model.classifier_))
+    return buf.getvalue()
+
+
+def save_model(model: CaptchaRecognizer, path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write a fitted recognizer to ``path`` atomically.
+
+    The file is written to a temporary name beside ``path`` and renamed into
+    place only when complete, so a failure never leaves a half-written file or
+    destroys an existing one.
+
+    Parameters
+    ----------
+    model : CaptchaRecognizer
+        A fitted recognizer.
+    path : path
+        Destination file.
+    overwrite : bool
+        Replace an existing file; refused otherwise.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ModelFileError(f"{path} exists; refusing to overwrite it")
+    if path.exists() and path.is_dir():
+        raise ModelFileError(f"{path} is a folder")
+    data = model_bytes(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a model is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _load_classifier(zf: zipfile.ZipFile, names: set[str]) -> Any:
+    if "classifier.xgb.json" in names:
+        from xgboost import XGBClassifier
+
+        clf = XGBClassifier()
+        try:
+            clf.load_model(bytearray(zf.read("classifier.xgb.json")))
+        except Exception as exc:
+            raise ModelFileError(f"corrupt XGBoost classifier ({type(exc).__name__})") from None
+        return clf
+    if "classifier.skops" not in names:
+        raise ModelFileError("model file has no classifier")
+    import skops.io as sio
+
+    data = zf.read("classifier.skops")
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+    except Exception as exc:
+        raise ModelFileError(f"corrupt classifier ({type(exc).__name__})") from None
+    refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if refused:
+        raise ModelFileError(f"model file names untrusted types: {', '.join(refused)}")
+    try:
+        return sio.loads(data, trusted=list(TRUSTED_TYPES))
+    except Exception as exc:
+        raise ModelFileError(f"corrupt classifier ({type(exc).__name__}: {exc})") from None
+
+
+def model_from_bytes(data: bytes) -> CaptchaRecognizer:
+    """Rebuild a recognizer from the bytes of a model file, refusing anything unexpected."""
+    try:
+        zf = zipfile.ZipFile(_io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ModelFileError("not a cvcaptcha model file (not a zip archive)") from None
+    with zf:
+        infos = zf.infolist()
+        names = {i.filename for i in infos}
+        if "model.json" not in names or not names <= _MEMBERS:
+            raise ModelFileError("not a cvcaptcha model file (unexpected contents)")
+        if sum(i.file_size for i in infos) > MAX_UNPACKED:
+            raise ModelFileError("model file unpacks to more than the size limit")
+        try:
+            meta = json.loads(zf.read("model.json"))
+            arrays: dict[str, np.ndarray] = {}
+            if "arrays.npz" in names:
+                with np.load(_io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
+                    arrays = {k: npz[k] for k in npz.files}
+        except (ValueError, zipfile.BadZipFile, OSError) as exc:
+            raise ModelFileError(f"corrupt model file ({type(exc).__name__})") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ModelFileError("not a cvcaptcha model file (wrong format tag)")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ModelFileError(
+                f"model format version {meta.get('format_version')!r} is not supported "
+                f"by cvcaptcha {__version__} (reads version {FORMAT_VERSION})"
+            )
+        classifier = _load_classifier(zf, names)
+    try:
+        params = _decode(meta["params"], arrays)
+        model = CaptchaRecognizer(**params)
+        model.set_params(classifier=meta["classifier"] or clone(classifier))
+        segmenter = make_segmenter(meta["segmenter"]["name"])
+        for key, value in _decode(meta["segmenter"]["state"], arrays).items():
+            setattr(segmenter, key, value)
+        for key, value in _decode(meta["fitted"], arrays).items():
+            if not key.endswith("_"):
+                raise ModelFileError(f"unexpected fitted attribute {key!r}")
+            setattr(model, key, value)
+    except CvCaptchaError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ModelFileError(f"corrupt model file ({type(exc).__name__}: {exc})") from None
+    model.segmenter_ = segmenter
+    model.classifier_ = classifier
+    return model
+
+
+def load_model(path: str | os.PathLike) -> CaptchaRecognizer:
+    """Load a model file written by :func:`save_model`.
+
+    Parameters
+    ----------
+    path : path
+
+    Returns
+    -------
+    CaptchaRecognizer
+        Fitted and ready to predict.
+
+    Raises
+    ------
+    ModelFileError
+        Missing, corrupt, foreign or untrusted file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file")
+    if path.stat().st_size > MAX_UNPACKED:
+        raise ModelFileError(f"{path}: too large to be a model file")
+    try:
+        return model_from_bytes(path.read_bytes())
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
