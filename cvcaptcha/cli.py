@@ -72,7 +72,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "generate", help="write labelled synthetic captchas",
-        description="Write labelled synthetic captchas (<label>.png) made with the captcha package.",
+        description="Write labelled synthetic captchas (<label>.png) made with the "
+        "captcha package.",
     )
     p.add_argument("out_dir", metavar="OUT_DIR")
     p.add_argument("--count", type=int, required=True, help="number of captchas")

@@ -11,7 +11,6 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import cv2
 import numpy as np
@@ -25,7 +24,7 @@ MAX_PIXELS: int = 25_000_000
 #: An image needs at least this many pixels on each side to hold a captcha.
 MIN_SIDE: int = 8
 
-ImageLike = Union[np.ndarray, str, os.PathLike, bytes]
+ImageLike = np.ndarray | str | os.PathLike | bytes
 
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit with a clear error
 

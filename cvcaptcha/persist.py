@@ -108,7 +108,8 @@ def model_bytes(model: CaptchaRecognizer) -> bytes:
             np.savez(npz, **arrays)
             zf.writestr("arrays.npz", npz.getvalue())
         if _is_xgboost(model.classifier_):
-            zf.writestr("classifier.xgb.json", bytes(model.classifier_.get_booster().save_raw("json")))
+            booster = model.classifier_.get_booster()
+            zf.writestr("classifier.xgb.json", bytes(booster.save_raw("json")))
         else:
             zf.writestr("classifier.skops", sio.dumps(model.classifier_))
     return buf.getvalue()

@@ -66,7 +66,8 @@ def random_labels(count: int, length: int, alphabet: str, rng: random.Random) ->
         raise ConfigError(f"alphabet characters not usable in file names: {''.join(bad)!r}")
     if count > len(alphabet) ** length:
         raise ConfigError(
-            f"cannot make {count} distinct labels of length {length} from {len(alphabet)} characters"
+            f"cannot make {count} distinct labels of length {length} "
+            f"from {len(alphabet)} characters"
         )
     seen: set[str] = set()
     labels: list[str] = []
