@@ -1,0 +1,46 @@
+"""Shared fixtures: small synthetic captcha sets that exist on any machine, and the Kaggle set when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cvcaptcha.synth import generate
+
+#: Cheap recognizer settings for tests whose point is not accuracy.
+FAST = {"segmenter": "equal", "classifier": "logistic"}
+
+
+def kaggle_path() -> Path | None:
+    """The Kaggle v2 folder from ``CVCAPTCHA_DATA`` or ``../shared`` beside the repo, if present."""
+    env = os.environ.get("CVCAPTCHA_DATA")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[2] / "shared/datasets/kaggle-captcha-v2")
+    return next((p for p in candidates if p.is_dir()), None)
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """120 synthetic 4-character captchas over a small alphabet."""
+    out = tmp_path_factory.mktemp("synth") / "train"
+    generate(out, 120, length=4, alphabet="abcdef23", seed=3)
+    return out
+
+
+@pytest.fixture(scope="session")
+def synth_test_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """40 more captchas of the same family, for evaluation."""
+    out = tmp_path_factory.mktemp("synth") / "test"
+    generate(out, 40, length=4, alphabet="abcdef23", seed=4)
+    return out
+
+
+@pytest.fixture(scope="session")
+def fast_model(synth_dir: Path):
+    """A cheap recognizer fitted on the synthetic set."""
+    from cvcaptcha import CaptchaRecognizer, load_dataset
+
+    data = load_dataset(synth_dir)
+    return CaptchaRecognizer(**FAST).fit(data.images, data.labels)

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cvcaptcha.cli import VERBS, build_parser, main
+
+from .conftest import FAST
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cfg") / "fast.json"
+    path.write_text(json.dumps(FAST))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(synth_dir: Path, config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("model") / "m.model"
+    assert main(["train", str(synth_dir), "-o", str(out), "--config", str(config)]) == 0
+    return out
+
+
+def test_every_verb_has_help(capsys: pytest.CaptureFixture) -> None:
+    verbs = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert len(verbs) >= len(VERBS)
+    for verb in verbs:
+        assert main([verb, "--help"]) == 0
+        assert "usage: cvcaptcha" in capsys.readouterr().out
+
+
+def test_train_evaluate_json(trained: Path, synth_test_dir: Path, capsys) -> None:
+    capsys.readouterr()
+    assert main(["evaluate", str(trained), str(synth_test_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 40
+    assert {"captcha_accuracy", "char_accuracy", "ms_per_captcha"} <= set(result)
+    assert result["char_accuracy"] > 1 / 8  # better than chance over 8 characters
+
+
+def test_evaluate_table(trained: Path, synth_test_dir: Path, capsys) -> None:
+    assert main(["evaluate", str(trained), str(synth_test_dir)]) == 0
+    assert "captcha accuracy" in capsys.readouterr().out
+
+
+def test_predict_reports_bad_paths_and_answers_good_ones(
+    trained: Path, synth_test_dir: Path, tmp_path: Path, capsys
+) -> None:
+    good = sorted(synth_test_dir.iterdir())[:2]
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"garbage")
+    code = main(["predict", str(trained), *map(str, good), str(bad), str(tmp_path / "gone.png"),
+                 "--json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    rows = json.loads(captured.out)
+    assert [r["path"] for r in rows] == [*map(str, good), str(bad), str(tmp_path / "gone.png")]
+    assert all(len(r["text"]) == 4 and 0 <= r["confidence"] <= 1 for r in rows[:2])
+    assert "error" in rows[2] and "error" in rows[3]
+    assert captured.err.count("cvcaptcha: error:") == 2 and "Traceback" not in captured.err
+
+
+def test_predict_folder(trained: Path, synth_test_dir: Path, capsys) -> None:
+    assert main(["predict", str(trained), str(synth_test_dir)]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 40
+
+
+def test_train_refuses_to_overwrite_and_failed_train_keeps_model(
+    trained: Path, config: Path, tmp_path: Path, capsys
+) -> None:
+    before = trained.read_bytes()
+    assert main(["train", str(tmp_path), "-o", str(trained), "--config", str(config)]) == 1
+    assert "exists" in capsys.readouterr().err
+    assert main(["train", str(tmp_path), "-o", str(trained), "--force"]) == 1  # empty folder
+    assert "no images" in capsys.readouterr().err
+    assert trained.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "{missing}", "-o", "{tmp}/m.model"], "no such folder"),
+        (["evaluate", "{tmp}/none.model", "{tmp}"], "no such model file"),
+        (["train", "{data}", "-o", "{tmp}/m.model", "--config", "{tmp}/bad.json"], "not valid JSON"),
+        (["train", "{data}", "-o", "{tmp}/m.model", "--config", "{tmp}/key.json"], "no_such_param"),
+        (["generate", "{tmp}/g", "--count", "5", "--alphabet", "a"], "distinct labels"),
+    ],
+)
+def test_bad_input_gives_one_line_error(
+    argv: list[str], message: str, synth_dir: Path, tmp_path: Path, capsys
+) -> None:
+    (tmp_path / "bad.json").write_text("{oops")
+    (tmp_path / "key.json").write_text('{"no_such_param": 1}')
+    args = [
+        a.format(missing=tmp_path / "missing", tmp=tmp_path, data=synth_dir) for a in argv
+    ]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and err.startswith("cvcaptcha: error:")
+
+
+def test_evaluate_refuses_labels_the_model_cannot_emit(trained: Path, tmp_path: Path, capsys):
+    from cvcaptcha.synth import generate
+
+    generate(tmp_path, 3, length=4, alphabet="XYZW", seed=0)
+    assert main(["evaluate", str(trained), str(tmp_path)]) == 1
+    assert "cannot emit" in capsys.readouterr().err
+
+
+def test_usage_error_exit_code(capsys) -> None:
+    assert main(["train"]) == 2
+    assert main(["no-such-verb"]) == 2

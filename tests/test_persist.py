@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skops.io as sio
+
+from cvcaptcha import CaptchaRecognizer, load_dataset, load_model, save_model
+from cvcaptcha.errors import ModelFileError
+from cvcaptcha.persist import FORMAT_VERSION, model_bytes
+
+from .conftest import FAST
+
+MARKER: list[str] = []
+
+
+class Evil:
+    """Anything that runs code while being loaded would append to MARKER."""
+
+    def __reduce__(self):
+        return (MARKER.append, ("pwned",))
+
+    def __setstate__(self, state):
+        MARKER.append("pwned")
+
+
+def _rewrite(model_file: Path, out: Path, **members: bytes) -> Path:
+    """Copy a model file, replacing the given members."""
+    with zipfile.ZipFile(model_file) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, members.pop(name, src.read(name)))
+        for name, data in members.items():
+            dst.writestr(name, data)
+    return out
+
+
+@pytest.fixture()
+def model_file(fast_model, tmp_path: Path) -> Path:
+    return save_model(fast_model, tmp_path / "m.model")
+
+
+def test_round_trip_predicts_the_same(fast_model, model_file: Path, synth_test_dir: Path) -> None:
+    data = load_dataset(synth_test_dir)
+    loaded = load_model(model_file)
+    assert loaded.predict(data.images) == fast_model.predict(data.images)
+    assert loaded.alphabet_ == fast_model.alphabet_ and loaded.n_chars_ == fast_model.n_chars_
+    assert loaded.get_params()["segmenter"] == "equal"
+    meta = json.loads(zipfile.ZipFile(model_file).read("model.json"))
+    assert meta["format_version"] == FORMAT_VERSION and meta["cvcaptcha_version"]
+    assert meta["fitted"]["fit_summary_"]["n_images"] == 120
+
+
+@pytest.mark.parametrize("name", ["xgboost", "mlp"])
+def test_round_trip_other_classifiers(name: str, synth_dir: Path, tmp_path: Path) -> None:
+    data = load_dataset(synth_dir)
+    params = {"classifier__n_estimators": 10} if name == "xgboost" else {"classifier__max_iter": 30}
+    model = CaptchaRecognizer(segmenter="equal", classifier=name).set_params(**params)
+    model.fit(data.images[:60], data.labels[:60])
+    loaded = load_model(save_model(model, tmp_path / "m.model"))
+    before = [p.confidence for p in model.predict_details(data.images[60:])]
+    after = [p.confidence for p in loaded.predict_details(data.images[60:])]
+    assert np.allclose(before, after, atol=1e-5)
+
+
+def test_save_refuses_to_overwrite(fast_model, model_file: Path) -> None:
+    original = model_file.read_bytes()
+    with pytest.raises(ModelFileError, match="exists"):
+        save_model(fast_model, model_file)
+    assert model_file.read_bytes() == original
+    save_model(fast_model, model_file, overwrite=True)
+
+
+def test_failed_save_keeps_the_old_file(model_file: Path) -> None:
+    original = model_file.read_bytes()
+    with pytest.raises(ModelFileError):
+        save_model(CaptchaRecognizer(**FAST), model_file, overwrite=True)  # not fitted
+    assert model_file.read_bytes() == original
+    assert [p.name for p in model_file.parent.iterdir()] == [model_file.name]
+
+
+def test_unfitted_model_cannot_be_serialised() -> None:
+    with pytest.raises(ModelFileError, match="not fitted"):
+        model_bytes(CaptchaRecognizer())
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pickle.dumps(Evil()),
+        b"\x00" * 10 + bytes(range(256)),
+        b"",
+    ],
+)
+def test_hostile_bytes_are_refused(payload: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "evil.model"
+    path.write_bytes(payload)
+    with pytest.raises(ModelFileError, match="evil.model"):
+        load_model(path)
+    assert MARKER == []
+
+
+def test_joblib_payload_is_refused(tmp_path: Path) -> None:
+    import joblib
+
+    path = tmp_path / "evil.model"
+    joblib.dump(Evil(), path)
+    with pytest.raises(ModelFileError):
+        load_model(path)
+    assert MARKER == []
+
+
+def test_untrusted_type_in_classifier_is_refused(model_file: Path, tmp_path: Path) -> None:
+    evil = _rewrite(model_file, tmp_path / "evil.model", **{"classifier.skops": sio.dumps(Evil())})
+    with pytest.raises(ModelFileError, match="untrusted types"):
+        load_model(evil)
+    assert MARKER == []
+
+
+def test_crafted_schema_naming_a_builtin_is_refused(model_file: Path, tmp_path: Path) -> None:
+    inner = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(model_file).read("classifier.skops")))
+    schema = json.loads(inner.read("schema.json"))
+    schema.update({"__class__": "system", "__module__": "os"})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as out:
+        for name in inner.namelist():
+            data = json.dumps(schema) if name == "schema.json" else inner.read(name)
+            out.writestr(name, data)
+    evil = _rewrite(model_file, tmp_path / "evil.model", **{"classifier.skops": buf.getvalue()})
+    with pytest.raises(ModelFileError):
+        load_model(evil)
+
+
+def test_unexpected_member_and_version_are_refused(model_file: Path, tmp_path: Path) -> None:
+    extra = _rewrite(model_file, tmp_path / "extra.model", **{"run.py": b"print(1)"})
+    with pytest.raises(ModelFileError, match="unexpected contents"):
+        load_model(extra)
+    meta = json.loads(zipfile.ZipFile(model_file).read("model.json"))
+    meta["format_version"] = FORMAT_VERSION + 1
+    newer = _rewrite(model_file, tmp_path / "newer.model", **{"model.json": json.dumps(meta).encode()})
+    with pytest.raises(ModelFileError, match="not supported"):
+        load_model(newer)
+
+
+def test_missing_model_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_model(tmp_path / "none.model")

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cvcaptcha.errors import ConfigError, DatasetError
+from cvcaptcha.synth import generate
+
+
+def test_same_seed_same_images(tmp_path: Path) -> None:
+    a = generate(tmp_path / "a", 5, length=6, alphabet="XYZ789", seed=7, width=120, height=40)
+    b = generate(tmp_path / "b", 5, length=6, alphabet="XYZ789", seed=7, width=120, height=40)
+    assert [p.name for p in a] == [p.name for p in b]
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    assert all(len(p.stem) == 6 and set(p.stem) <= set("XYZ789") for p in a)
+    c = generate(tmp_path / "c", 5, length=6, alphabet="XYZ789", seed=8, width=120, height=40)
+    assert [p.name for p in a] != [p.name for p in c]
+
+
+def test_never_overwrites(tmp_path: Path) -> None:
+    generate(tmp_path, 3, seed=1)
+    with pytest.raises(DatasetError, match="overwritten"):
+        generate(tmp_path, 3, seed=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"count": 0}, {"count": 10, "alphabet": "ab", "length": 2}, {"count": 1, "alphabet": "a/"},
+     {"count": 1, "alphabet": "aa"}],
+)
+def test_bad_settings(kwargs: dict, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        generate(tmp_path, **kwargs)
