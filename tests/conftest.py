@@ -1,4 +1,4 @@
-"""Shared fixtures: small synthetic captcha sets that exist on any machine, and the Kaggle set when present."""
+"""Shared fixtures: small synthetic captcha sets that exist anywhere; the Kaggle set if present."""
 
 from __future__ import annotations
 

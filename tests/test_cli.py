@@ -84,8 +84,8 @@ def test_train_refuses_to_overwrite_and_failed_train_keeps_model(
     [
         (["train", "{missing}", "-o", "{tmp}/m.model"], "no such folder"),
         (["evaluate", "{tmp}/none.model", "{tmp}"], "no such model file"),
-        (["train", "{data}", "-o", "{tmp}/m.model", "--config", "{tmp}/bad.json"], "not valid JSON"),
-        (["train", "{data}", "-o", "{tmp}/m.model", "--config", "{tmp}/key.json"], "no_such_param"),
+        (["train", "{data}", "-o", "{tmp}/m", "--config", "{tmp}/bad.json"], "not valid JSON"),
+        (["train", "{data}", "-o", "{tmp}/m", "--config", "{tmp}/key.json"], "no_such_param"),
         (["generate", "{tmp}/g", "--count", "5", "--alphabet", "a"], "distinct labels"),
     ],
 )

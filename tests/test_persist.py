@@ -141,7 +141,9 @@ def test_unexpected_member_and_version_are_refused(model_file: Path, tmp_path: P
         load_model(extra)
     meta = json.loads(zipfile.ZipFile(model_file).read("model.json"))
     meta["format_version"] = FORMAT_VERSION + 1
-    newer = _rewrite(model_file, tmp_path / "newer.model", **{"model.json": json.dumps(meta).encode()})
+    newer = _rewrite(
+        model_file, tmp_path / "newer.model", **{"model.json": json.dumps(meta).encode()}
+    )
     with pytest.raises(ModelFileError, match="not supported"):
         load_model(newer)
 
