@@ -214,11 +214,158 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_evaluate)
 
 
+# -- report, inspect, learning-curve ------------------------------------------
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    index, summary = write_report(
+        args.model, args.data_dir, args.output, force=args.force, failures=args.failures,
+        top=args.top, target=args.precision, progress=True,
+    )
+    point = summary["target"]
+    answered = (
+        f"{point['coverage']:.1%} answerable at {args.precision:.1%} precision"
+        if point["threshold"] is not None
+        else f"{args.precision:.1%} precision not reachable"
+    )
+    print(
+        f"captcha accuracy {summary['captcha_accuracy']:.4f}, character accuracy "
+        f"{summary['char_accuracy']:.4f} on {summary['n']} captchas; {answered}"
+    )
+    print(f"report written to {index}")
+    return 0
+
+
+def _out_dir_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument(
+        "-o", "--output", required=required, metavar="OUT_DIR",
+        help="folder for index.html and figures/ (created if missing)",
+    )
+    p.add_argument(
+        "--force", action="store_true",
+        help="overwrite an index.html or figures that cvcaptcha did not write",
+    )
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report", help="write an HTML analysis of a model on a labelled folder",
+        description="Evaluate MODEL on DATA_DIR and write OUT_DIR/index.html with its PNG "
+        "figures: dataset overview, headline figures, confusion matrix, most-misread "
+        "characters, failed captchas with their cuts, and the confidence/reject-threshold "
+        "trade-off. Unreadable files and labels of another length are left out and listed. "
+        "A page cvcaptcha wrote before is replaced.",
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    _out_dir_args(p)
+    p.add_argument("--failures", type=int, default=24, help="failed captchas shown (default 24)")
+    p.add_argument("--top", type=int, default=8, help="most-misread characters shown (default 8)")
+    p.add_argument(
+        "--precision", type=float, default=0.99,
+        help="precision to find a reject threshold for (default 0.99)",
+    )
+    p.set_defaults(func=_report)
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from .report import write_inspection
+
+    overview, index = write_inspection(args.data_dir, args.output, args.force, progress=True)
+    rows = [
+        ("folder", str(args.data_dir)),
+        ("captchas", f"{overview['n']} readable, {len(overview['skipped'])} unreadable"),
+        ("image sizes", ", ".join(f"{s} ({n})" for s, n in overview["sizes"][:5])),
+        ("label lengths", ", ".join(f"{k} ({n})" for k, n in overview["lengths"])),
+        ("alphabet", f"{overview['alphabet']} ({len(overview['alphabet'])} characters)"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    for note in overview["notes"]:
+        print(f"note: {note}")
+    for problem in overview["problems"]:
+        print(f"problem: {problem}")
+    if index is not None:
+        print(f"overview written to {index}")
+    if overview["problems"]:
+        print(f"{len(overview['problems'])} problem(s) found", file=sys.stderr)
+        return 1
+    print("no problems found")
+    return 0
+
+
+def _add_inspect(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "inspect", help="check a labelled folder before training",
+        description="Check a labelled folder: unreadable files, label length mix, alphabet, "
+        "image sizes, rare characters; with -o also write an HTML overview. Exit status: 0 "
+        "when the folder is fit for training, 1 when problems were found (unreadable files, "
+        "mixed label lengths, fewer than two characters) or the folder could not be read.",
+    )
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    _out_dir_args(p, required=False)
+    p.set_defaults(func=_inspect)
+
+
+def _fractions(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of numbers: {text!r}"
+        ) from None
+    if not values or not all(0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"fractions must lie in (0, 1]: {text!r}")
+    return values
+
+
+def _learning_curve(args: argparse.Namespace) -> int:
+    from .report import write_learning_curve
+
+    config = _read_config(args.config)
+    if args.classifier:
+        config["classifier"] = args.classifier
+    index, result = write_learning_curve(
+        build_recognizer(config), args.data_dir, args.output, force=args.force, progress=True,
+        fractions=args.fractions, repeats=args.repeats, test_size=args.test_size, seed=args.seed,
+    )
+    for size, acc in zip(result["sizes"], result["test"].mean(axis=0)):
+        print(f"{size:>6} training captchas  held-out captcha accuracy {acc:.4f}")
+    print(f"learning curve written to {index}")
+    return 0
+
+
+def _add_learning_curve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "learning-curve", help="accuracy against training-set size, as an HTML page",
+        description="Hold out a seeded random share of DATA_DIR, retrain the recipe on "
+        "growing shares of the rest and write OUT_DIR/index.html with whole-captcha accuracy "
+        "against training-set size (and the MLP loss curve with --classifier mlp). Time "
+        "grows with len(fractions) x repeats fits.",
+    )
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    _out_dir_args(p)
+    p.add_argument("--config", metavar="FILE.json", help="JSON object of recognizer parameters")
+    p.add_argument("--classifier", help="classifier name, overriding --config (e.g. mlp)")
+    p.add_argument(
+        "--fractions", type=_fractions, default=[0.1, 0.25, 0.5, 0.75, 1.0],
+        help="comma-separated shares of the training part (default 0.1,0.25,0.5,0.75,1)",
+    )
+    p.add_argument("--repeats", type=int, default=1, help="held-out splits (default 1)")
+    p.add_argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the splits (default 0)")
+    p.set_defaults(func=_learning_curve)
+
+
 VERBS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_generate,
     _add_train,
     _add_predict,
     _add_evaluate,
+    _add_report,
+    _add_inspect,
+    _add_learning_curve,
 ]
 
 

@@ -1,0 +1,334 @@
+"""The figures of the analysis report, each written to one PNG.
+
+Every function takes plain numbers or arrays (computed in
+:mod:`cvcaptcha.report`) and a path, draws with matplotlib's headless Agg
+backend and closes its figure, so a long report run does not pile up memory.
+Labels come from file names and may hold anything a file name can: math-text
+parsing is switched off so that a ``$`` in a label is drawn, not interpreted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import cv2
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import PowerNorm  # noqa: E402
+
+#: Style of every figure: file-name text is drawn literally, sizes suit a 1280 px page.
+STYLE: dict[str, object] = {
+    "text.parse_math": False,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+GOOD = "#2a9d4b"
+BAD = "#d1372c"
+
+
+@contextlib.contextmanager
+def _figure(path: Path, figsize: tuple[float, float], **kwargs: object) -> Iterator[plt.Figure]:
+    """A styled figure that is saved to ``path`` and closed on leaving the block."""
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=figsize, **kwargs)
+        try:
+            yield fig
+            fig.savefig(path, bbox_inches="tight")
+        finally:
+            plt.close(fig)
+
+
+def sample_grid(
+    images: Sequence[np.ndarray], labels: Sequence[str], path: Path, columns: int = 6
+) -> None:
+    """A grid of captchas titled with their labels: what the data looks like.
+
+    Parameters
+    ----------
+    images : sequence of ndarray
+        Grey images (any sizes).
+    labels : sequence of str
+        Their labels, drawn as titles.
+    path : Path
+        PNG to write.
+    columns : int
+        Images per row.
+    """
+    rows = max(1, -(-len(images) // columns))
+    with _figure(path, (2.1 * columns, 0.9 * rows + 0.2)) as fig:
+        axes = fig.subplots(rows, columns, squeeze=False)
+        for ax in axes.flat:
+            ax.axis("off")
+        for ax, image, label in zip(axes.flat, images, labels):
+            ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+            ax.set_title(label, fontsize=9, family="monospace", pad=2)
+
+
+def char_frequencies(
+    chars: str, counts: np.ndarray, by_position: np.ndarray, path: Path
+) -> None:
+    """Character counts overall (bars) and per position (heat map).
+
+    A character missing at one position, or a skew between positions, shows
+    how the captcha generator draws its text and what the classifier sees
+    rarely.
+
+    Parameters
+    ----------
+    chars : str
+        The characters, in the order of ``counts``.
+    counts : ndarray of int, shape (n_chars,)
+        Occurrences of each character in all labels.
+    by_position : ndarray of int, shape (n_positions, n_chars)
+        Occurrences of each character at each position.
+    path : Path
+        PNG to write.
+    """
+    width = max(6.0, 0.32 * len(chars) + 1.5)
+    n_pos = by_position.shape[0]
+    with _figure(path, (width, 2.6 + 0.35 * n_pos + 0.6)) as fig:
+        top, bottom = fig.subplots(
+            2, 1, gridspec_kw={"height_ratios": [2.6, 0.35 * n_pos + 0.6]}, sharex=True
+        )
+        x = np.arange(len(chars))
+        top.bar(x, counts, color="#4477aa")
+        top.set_ylabel("occurrences")
+        top.set_title("characters overall and per position")
+        image = bottom.imshow(by_position, aspect="auto", cmap="viridis", interpolation="nearest")
+        bottom.set_yticks(np.arange(n_pos), [str(i + 1) for i in range(n_pos)])
+        bottom.set_ylabel("position")
+        bottom.set_xticks(x, list(chars), family="monospace")
+        fig.colorbar(image, ax=bottom, pad=0.01, fraction=0.03, label="count")
+
+
+def position_accuracy(accuracy: np.ndarray, path: Path) -> None:
+    """Character accuracy at each position: the ends often suffer most from bad cuts.
+
+    Parameters
+    ----------
+    accuracy : ndarray of float, shape (n_positions,)
+    path : Path
+        PNG to write.
+    """
+    with _figure(path, (max(4.0, 0.8 * len(accuracy) + 1.5), 2.6)) as fig:
+        ax = fig.subplots()
+        x = np.arange(1, len(accuracy) + 1)
+        ax.bar(x, accuracy, color="#4477aa")
+        for xi, acc in zip(x, accuracy):
+            ax.text(xi, acc + 0.01, f"{acc:.1%}", ha="center", va="bottom", fontsize=9)
+        ax.set_xticks(x)
+        ax.set_xlabel("position")
+        ax.set_ylabel("character accuracy")
+        ax.set_ylim(0, 1.12)
+
+
+def confusion_matrix(matrix: np.ndarray, chars: str, path: Path) -> None:
+    """Row-normalised confusion matrix, true characters down, read characters across.
+
+    A power-law colour scale keeps a 2% confusion visible next to a 98% diagonal;
+    cells of at least 1% carry their percentage.
+
+    Parameters
+    ----------
+    matrix : ndarray of float, shape (n, n)
+        Row-normalised: ``matrix[i, j]`` is the share of true ``chars[i]`` read as ``chars[j]``.
+    chars : str
+        The characters of rows and columns.
+    path : Path
+        PNG to write.
+    """
+    n = len(chars)
+    side = max(4.5, 0.36 * n + 1.8)
+    with _figure(path, (side + 1.0, side)) as fig:
+        ax = fig.subplots()
+        image = ax.imshow(matrix, cmap="Blues", norm=PowerNorm(0.4, vmin=0, vmax=1))
+        fontsize = 8 if n <= 24 else 6
+        for i, j in zip(*np.nonzero(matrix >= 0.01)):
+            value = matrix[i, j]
+            ax.text(
+                j, i, f"{100 * value:.0f}", ha="center", va="center", fontsize=fontsize,
+                color="white" if value > 0.35 else ("black" if i == j else BAD),
+            )
+        ticks = np.arange(n)
+        ax.set_xticks(ticks, list(chars), family="monospace")
+        ax.set_yticks(ticks, list(chars), family="monospace")
+        ax.tick_params(top=True, labeltop=True, length=0)
+        ax.set_xlabel("read as")
+        ax.set_ylabel("true character")
+        ax.spines[:].set_visible(False)
+        fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="share of the true character")
+
+
+def crop_strip(
+    wrong: Sequence[tuple[np.ndarray, str]],
+    right: Sequence[np.ndarray],
+    char: str,
+    path: Path,
+) -> None:
+    """Crops of one character read wrongly (titled with the reading) beside crops read right.
+
+    Parameters
+    ----------
+    wrong : sequence of (ndarray, str)
+        Grey crops of misreads and what the model read.
+    right : sequence of ndarray
+        Grey crops of the same character read correctly.
+    char : str
+        The true character.
+    path : Path
+        PNG to write.
+    """
+    columns = max(len(wrong), 1) + 1 + max(len(right), 1)
+    with _figure(path, (0.62 * columns, 1.25)) as fig:
+        axes = fig.subplots(1, columns, squeeze=True)
+        axes = np.atleast_1d(axes)
+        for ax in axes:
+            ax.axis("off")
+        for ax, (crop, read) in zip(axes, wrong):
+            ax.imshow(crop, cmap="gray", vmin=0, vmax=255)
+            ax.set_title(f"→{read}", color=BAD, fontsize=10, family="monospace", pad=2)
+        offset = max(len(wrong), 1) + 1
+        for ax, crop in zip(axes[offset:], right):
+            ax.imshow(crop, cmap="gray", vmin=0, vmax=255)
+            ax.set_title(char, color=GOOD, fontsize=10, family="monospace", pad=2)
+
+
+def draw_cuts(image: np.ndarray, cuts: np.ndarray, wrong: Sequence[bool], path: Path) -> None:
+    """The captcha with each character slice shaded, red where it was misread.
+
+    Drawn with OpenCV (no matplotlib figure) because a gallery holds many of them.
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (H, W)
+        The grey captcha.
+    cuts : ndarray of int, shape (n, 2)
+        Column intervals ``[x0, x1)`` of the characters.
+    wrong : sequence of bool
+        Whether each character was misread.
+    path : Path
+        PNG to write.
+    """
+    scale = max(1, int(np.ceil(300 / image.shape[1])))
+    big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    colour = cv2.cvtColor(big, cv2.COLOR_GRAY2BGR)
+    shade = colour.copy()
+    height = colour.shape[0]
+    palette = {True: (44, 55, 209), False: (75, 157, 42)}  # BGR of BAD and GOOD
+    for (x0, x1), bad in zip(np.asarray(cuts, dtype=int), wrong):
+        cv2.rectangle(shade, (x0 * scale, 0), (x1 * scale - 1, height - 1), palette[bool(bad)], -1)
+    blended = cv2.addWeighted(colour, 0.75, shade, 0.25, 0)
+    for x0, x1 in np.asarray(cuts, dtype=int):
+        for x in (x0 * scale, x1 * scale - 1):
+            cv2.line(blended, (x, 0), (x, height - 1), (200, 90, 20), 1)
+    if not cv2.imwrite(str(path), blended):
+        raise OSError(f"could not write {path}")
+
+
+def confidence_curves(
+    thresholds: np.ndarray,
+    precision: np.ndarray,
+    coverage: np.ndarray,
+    target: float,
+    chosen: float | None,
+    path: Path,
+) -> None:
+    """Precision and coverage of the answered captchas against the reject threshold.
+
+    Parameters
+    ----------
+    thresholds : ndarray of float
+        Confidence thresholds (a captcha is answered when its confidence is at least this).
+    precision : ndarray of float
+        Accuracy among the answered captchas at each threshold (NaN when none is answered).
+    coverage : ndarray of float
+        Share of captchas answered at each threshold.
+    target : float
+        The precision the deployer wants (drawn as a line).
+    chosen : float or None
+        The lowest threshold reaching ``target``, if any (marked).
+    path : Path
+        PNG to write.
+    """
+    with _figure(path, (10.5, 3.4)) as fig:
+        left, right = fig.subplots(1, 2)
+        left.plot(thresholds, precision, color="#4477aa", label="precision (answered right)")
+        left.plot(thresholds, coverage, color="#ee7733", label="coverage (answered)")
+        left.axhline(target, color="grey", lw=0.8, ls="--")
+        if chosen is not None:
+            left.axvline(chosen, color=GOOD, lw=1, ls=":")
+        left.set_xlabel("reject threshold on captcha confidence")
+        left.set_ylim(0, 1.02)
+        left.legend(loc="lower left", fontsize=9)
+        right.plot(coverage, precision, color="#4477aa")
+        right.axhline(target, color="grey", lw=0.8, ls="--")
+        right.set_xlabel("coverage (share answered)")
+        right.set_ylabel("precision")
+        right.set_xlim(0, 1.02)
+        right.set_ylim(max(0.0, np.nanmin(precision) - 0.05) if len(precision) else 0, 1.01)
+
+
+def learning_curve(
+    sizes: np.ndarray,
+    test_mean: np.ndarray,
+    test_std: np.ndarray,
+    train_mean: np.ndarray,
+    train_std: np.ndarray,
+    path: Path,
+) -> None:
+    """Whole-captcha accuracy on held-out and training captchas against training-set size.
+
+    A held-out curve still climbing at the right edge says more data would
+    help; a wide gap to the training curve says the model overfits.
+
+    Parameters
+    ----------
+    sizes : ndarray of int
+        Training-set sizes.
+    test_mean, test_std, train_mean, train_std : ndarray of float
+        Accuracy mean and standard deviation over the repeats.
+    path : Path
+        PNG to write.
+    """
+    with _figure(path, (7.5, 3.8)) as fig:
+        ax = fig.subplots()
+        for mean, std, colour, name in (
+            (train_mean, train_std, "#ee7733", "training captchas"),
+            (test_mean, test_std, "#4477aa", "held-out captchas"),
+        ):
+            ax.plot(sizes, mean, "o-", color=colour, label=name)
+            ax.fill_between(sizes, mean - std, mean + std, color=colour, alpha=0.2)
+        ax.set_xlabel("training captchas")
+        ax.set_ylabel("whole-captcha accuracy")
+        ax.set_ylim(0, 1.02)
+        ax.legend(loc="lower right")
+
+
+def loss_curves(curves: Sequence[Sequence[float]], path: Path) -> None:
+    """The MLP classifier's training loss per epoch, one line per repeat.
+
+    Parameters
+    ----------
+    curves : sequence of sequence of float
+        ``loss_curve_`` of each fitted classifier.
+    path : Path
+        PNG to write.
+    """
+    with _figure(path, (7.5, 3.2)) as fig:
+        ax = fig.subplots()
+        for i, curve in enumerate(curves):
+            ax.plot(np.arange(1, len(curve) + 1), curve, label=f"repeat {i + 1}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss")
+        ax.set_yscale("log")
+        if len(curves) > 1:
+            ax.legend()
