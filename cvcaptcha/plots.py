@@ -47,30 +47,90 @@ def _figure(path: Path, figsize: tuple[float, float], **kwargs: object) -> Itera
             plt.close(fig)
 
 
+def mosaic(
+    tiles: Sequence[np.ndarray], columns: int, height: int, gap: int = 6
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Lay grey tiles out in rows on a white canvas, each scaled to ``height`` pixels.
+
+    One image with one ``imshow`` draws far faster than an axes per tile.
+
+    Parameters
+    ----------
+    tiles : sequence of ndarray
+        Grey ``uint8`` images of any sizes.
+    columns : int
+        Tiles per row.
+    height : int
+        Height every tile is scaled to (aspect kept).
+    gap : int
+        White pixels between tiles and rows.
+
+    Returns
+    -------
+    canvas : ndarray of uint8
+    tops : list of (x, y)
+        The top centre of each tile on the canvas, to put its caption at.
+
+    Examples
+    --------
+    >>> canvas, tops = mosaic([np.zeros((10, 20), np.uint8)] * 3, 2, 10)
+    >>> canvas.shape, tops[2]
+    ((38, 58), (16.0, 22))
+    """
+    scaled = [
+        cv2.resize(t, (max(1, round(t.shape[1] * height / t.shape[0])), height),
+                   interpolation=cv2.INTER_AREA)
+        for t in tiles
+    ]
+    rows = [scaled[i:i + columns] for i in range(0, len(scaled), columns)] or [[]]
+    width = max(sum(t.shape[1] + gap for t in row) for row in rows) + gap
+    canvas = np.full((len(rows) * (height + gap) + gap, width), 255, np.uint8)
+    tops = []
+    for r, row in enumerate(rows):
+        y, x = gap + r * (height + gap), gap
+        for tile in row:
+            canvas[y:y + height, x:x + tile.shape[1]] = tile
+            tops.append((x + tile.shape[1] / 2, y))
+            x += tile.shape[1] + gap
+    return canvas, tops
+
+
+def _captioned(
+    canvas: np.ndarray,
+    tops: Sequence[tuple[float, float]],
+    captions: Sequence[tuple[str, str]],
+    path: Path,
+    scale: float,
+) -> None:
+    """Draw a mosaic at ``scale`` inches per 100 pixels with a coloured caption over each tile."""
+    height, width = canvas.shape
+    with _figure(path, (scale * width / 100, scale * height / 100)) as fig:
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.imshow(canvas, cmap="gray", vmin=0, vmax=255, interpolation="antialiased")
+        ax.axis("off")
+        for (x, y), (text, colour) in zip(tops, captions):
+            ax.text(x, y - 1, text, ha="center", va="bottom", fontsize=9, color=colour,
+                    family="monospace")
+
+
 def sample_grid(
     images: Sequence[np.ndarray], labels: Sequence[str], path: Path, columns: int = 6
 ) -> None:
-    """A grid of captchas titled with their labels: what the data looks like.
+    """A grid of captchas captioned with their labels: what the data looks like.
 
     Parameters
     ----------
     images : sequence of ndarray
         Grey images (any sizes).
     labels : sequence of str
-        Their labels, drawn as titles.
+        Their labels, drawn as captions.
     path : Path
         PNG to write.
     columns : int
         Images per row.
     """
-    rows = max(1, -(-len(images) // columns))
-    with _figure(path, (2.1 * columns, 0.9 * rows + 0.2)) as fig:
-        axes = fig.subplots(rows, columns, squeeze=False)
-        for ax in axes.flat:
-            ax.axis("off")
-        for ax, image, label in zip(axes.flat, images, labels):
-            ax.imshow(image, cmap="gray", vmin=0, vmax=255)
-            ax.set_title(label, fontsize=9, family="monospace", pad=2)
+    canvas, tops = mosaic(images, columns, height=60, gap=22)
+    _captioned(canvas, tops, [(label, "black") for label in labels], path, scale=1.25)
 
 
 def char_frequencies(
@@ -174,7 +234,7 @@ def crop_strip(
     char: str,
     path: Path,
 ) -> None:
-    """Crops of one character read wrongly (titled with the reading) beside crops read right.
+    """Crops of one character read wrongly (captioned with the reading) beside crops read right.
 
     Parameters
     ----------
@@ -187,19 +247,13 @@ def crop_strip(
     path : Path
         PNG to write.
     """
-    columns = max(len(wrong), 1) + 1 + max(len(right), 1)
-    with _figure(path, (0.62 * columns, 1.25)) as fig:
-        axes = fig.subplots(1, columns, squeeze=True)
-        axes = np.atleast_1d(axes)
-        for ax in axes:
-            ax.axis("off")
-        for ax, (crop, read) in zip(axes, wrong):
-            ax.imshow(crop, cmap="gray", vmin=0, vmax=255)
-            ax.set_title(f"→{read}", color=BAD, fontsize=10, family="monospace", pad=2)
-        offset = max(len(wrong), 1) + 1
-        for ax, crop in zip(axes[offset:], right):
-            ax.imshow(crop, cmap="gray", vmin=0, vmax=255)
-            ax.set_title(char, color=GOOD, fontsize=10, family="monospace", pad=2)
+    spacer = np.full((8, 8), 255, np.uint8)  # a wide gap between the two groups
+    tiles = [crop for crop, _ in wrong] + [spacer] + list(right)
+    captions = [(f"→{read}", BAD) for _, read in wrong] + [("", "white")] + [
+        (char, GOOD) for _ in right
+    ]
+    canvas, tops = mosaic(tiles, len(tiles), height=48, gap=16)
+    _captioned(canvas, tops, captions, path, scale=1.0)
 
 
 def draw_cuts(image: np.ndarray, cuts: np.ndarray, wrong: Sequence[bool], path: Path) -> None:
