@@ -32,6 +32,8 @@ STYLE: dict[str, object] = {
     "axes.spines.right": False,
 }
 GOOD = "#2a9d4b"
+#: Widest figure in pixels: the report's content column.
+MAX_WIDTH = 1100
 BAD = "#d1372c"
 
 
@@ -102,8 +104,13 @@ def _captioned(
     path: Path,
     scale: float,
 ) -> None:
-    """Draw a mosaic at ``scale`` inches per 100 pixels with a coloured caption over each tile."""
+    """Draw a mosaic with a coloured caption over each tile.
+
+    Drawn at ``scale`` times its pixel size, shrunk to fit ``MAX_WIDTH`` so that
+    the page does not scale it (and its captions) down further.
+    """
     height, width = canvas.shape
+    scale = min(scale, MAX_WIDTH / width)
     with _figure(path, (scale * width / 100, scale * height / 100)) as fig:
         ax = fig.add_axes((0, 0, 1, 1))
         ax.imshow(canvas, cmap="gray", vmin=0, vmax=255, interpolation="antialiased")
@@ -130,7 +137,7 @@ def sample_grid(
         Images per row.
     """
     canvas, tops = mosaic(images, columns, height=60, gap=22)
-    _captioned(canvas, tops, [(label, "black") for label in labels], path, scale=1.25)
+    _captioned(canvas, tops, [(label, "black") for label in labels], path, scale=1.5)
 
 
 def char_frequencies(
@@ -252,7 +259,7 @@ def crop_strip(
     captions = [(f"→{read}", BAD) for _, read in wrong] + [("", "white")] + [
         (char, GOOD) for _ in right
     ]
-    canvas, tops = mosaic(tiles, len(tiles), height=48, gap=16)
+    canvas, tops = mosaic(tiles, len(tiles), height=64, gap=16)
     _captioned(canvas, tops, captions, path, scale=1.0)
 
 
