@@ -195,7 +195,7 @@ def describe_dataset(data: Dataset, samples: int = 24, seed: int = 0) -> dict[st
     rare = [c for c, count in zip(alphabet, by_position.sum(axis=0)) if count < RARE_CHAR]
     if rare:
         notes.append(
-            f"characters seen fewer than {RARE_CHAR} times (hard to learn): {''.join(rare)!r}"
+            f"characters seen fewer than {RARE_CHAR} times (hard to learn): {''.join(rare)}"
         )
     folded = Counter(label.lower() for label in labels)
     clashes = sorted(label for label, count in folded.items() if count > 1)
@@ -404,7 +404,7 @@ def operating_points(
 
 
 @dataclass
-class _Evaluated:
+class Evaluation:
     """The evaluable part of a folder and what the model read in it."""
 
     images: list[np.ndarray]
@@ -419,7 +419,7 @@ def _crop(image: np.ndarray, cut: np.ndarray) -> np.ndarray:
 
 
 def misread_characters(
-    ev: _Evaluated, stats: dict[str, Any], figures: Path, top: int, examples: int = 8
+    ev: Evaluation, stats: dict[str, Any], figures: Path, top: int, examples: int = 8
 ) -> list[dict[str, Any]]:
     """The ``top`` most-misread true characters with crop strips of misreads and right reads.
 
@@ -455,7 +455,7 @@ def misread_characters(
 
 
 def failure_gallery(
-    ev: _Evaluated, stats: dict[str, Any], figures: Path, limit: int
+    ev: Evaluation, stats: dict[str, Any], figures: Path, limit: int
 ) -> list[dict[str, Any]]:
     """The ``limit`` most confident failures, each drawn with its cuts.
 
@@ -567,7 +567,7 @@ def write_report(
         )
     images = [data.images[i] for i in keep]
     predictions, ms = predict_all(model, images, progress)
-    ev = _Evaluated(images, [data.labels[i] for i in keep], [data.paths[i].name for i in keep],
+    ev = Evaluation(images, [data.labels[i] for i in keep], [data.paths[i].name for i in keep],
                     predictions)
     stats = analyse(ev.labels, [p.text for p in predictions], model.alphabet_)
     confidence = [p.confidence for p in predictions]
