@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import PowerNorm  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, NullFormatter  # noqa: E402
 
 #: Style of every figure: file-name text is drawn literally, sizes suit a 1280 px page.
 STYLE: dict[str, object] = {
@@ -391,5 +392,8 @@ def loss_curves(curves: Sequence[Sequence[float]], path: Path) -> None:
         ax.set_xlabel("epoch")
         ax.set_ylabel("training loss")
         ax.set_yscale("log")
+        # plain tick labels: log axes default to math text, which STYLE turns off
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
         if len(curves) > 1:
             ax.legend()
