@@ -214,6 +214,37 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_evaluate)
 
 
+# -- compare-segmenters -------------------------------------------------------
+def _compare_segmenters(args: argparse.Namespace) -> int:
+    from .compare import compare_segmenters, format_table, write_comparison
+    from .io import load_dataset
+
+    data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=True)
+    result = compare_segmenters(
+        data.images, data.labels, cv=args.cv, classifier=args.classifier, seed=args.seed,
+        progress=True,
+    )
+    for path in write_comparison(result, args.output):
+        print(f"wrote {path}")
+    print(format_table(result.rows))
+    return 0
+
+
+def _add_compare_segmenters(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare-segmenters", help="cross-validate every segmentation strategy",
+        description="Cross-validate every segmentation strategy with the same features and "
+        "classifier; write results.csv, results.md and cuts.png.",
+    )
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="folder to write")
+    p.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
+    p.add_argument("--classifier", default=None, help="classifier name (default: the recipe's)")
+    p.add_argument("--seed", type=int, default=0, help="fold shuffle seed (default 0)")
+    p.add_argument("--skip-bad", action="store_true", help="leave out unreadable images")
+    p.set_defaults(func=_compare_segmenters)
+
+
 # -- report, inspect, learning-curve ------------------------------------------
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
@@ -363,6 +394,7 @@ VERBS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_train,
     _add_predict,
     _add_evaluate,
+    _add_compare_segmenters,
     _add_report,
     _add_inspect,
     _add_learning_curve,

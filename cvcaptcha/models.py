@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sklearn.base import BaseEstimator
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
@@ -20,7 +21,11 @@ from .errors import ConfigError
 
 
 def _svm() -> BaseEstimator:
-    return SVC(C=10.0, gamma="scale", kernel="rbf", probability=True, random_state=0)
+    # SVC(probability=True) is deprecated; Platt scaling on held-out folds with
+    # one final SVC (ensemble=False) gives the same kind of probabilities.
+    return CalibratedClassifierCV(
+        SVC(C=10.0, gamma="scale", kernel="rbf"), method="sigmoid", cv=3, ensemble=False
+    )
 
 
 def _xgboost() -> BaseEstimator:
@@ -33,8 +38,10 @@ def _xgboost() -> BaseEstimator:
 
 
 def _mlp() -> BaseEstimator:
+    # Strong L2 keeps the probabilities of unseen, misplaced slices modest,
+    # which the segmentation lattice relies on.
     return MLPClassifier(
-        hidden_layer_sizes=(128,), alpha=1e-3, max_iter=300, early_stopping=False,
+        hidden_layer_sizes=(256,), alpha=1e-2, max_iter=300, early_stopping=False,
         random_state=0,
     )
 
@@ -54,10 +61,16 @@ CLASSIFIERS: dict[str, Callable[[], BaseEstimator]] = {
 def make_classifier(name: str, **params: Any) -> BaseEstimator:
     """Build a registered classifier by name, with parameters overriding its defaults.
 
+    Parameters of a wrapped estimator (the SVC inside the calibrated "svm")
+    may be given bare: ``C=3.0`` means ``estimator__C=3.0`` when the wrapper
+    has no ``C`` of its own.
+
     Examples
     --------
-    >>> make_classifier("svm", C=3.0).C
+    >>> make_classifier("svm", C=3.0).estimator.C
     3.0
+    >>> make_classifier("logistic", C=0.5).C
+    0.5
     """
     try:
         est = CLASSIFIERS[name]()
@@ -65,7 +78,15 @@ def make_classifier(name: str, **params: Any) -> BaseEstimator:
         raise ConfigError(
             f"unknown classifier {name!r}; choose from {', '.join(CLASSIFIERS)}"
         ) from None
-    return est.set_params(**params) if params else est
+    own = est.get_params(deep=True)
+    routed = {
+        k if k in own or f"estimator__{k}" not in own else f"estimator__{k}": v
+        for k, v in params.items()
+    }
+    try:
+        return est.set_params(**routed) if routed else est
+    except ValueError as exc:
+        raise ConfigError(f"bad parameter for classifier {name!r}: {exc}") from None
 
 
 def classifier_name(estimator: BaseEstimator) -> str:

@@ -21,7 +21,7 @@ from .features import char_crops, compute_features
 from .io import ImageLike, check_labels, read_image
 from .models import make_classifier
 from .preprocess import preprocess
-from .segment import make_segmenter
+from .segment import Scorer, make_segmenter
 
 
 @dataclass
@@ -49,10 +49,36 @@ class CaptchaRecognizer(BaseEstimator):
         Morphological opening size as a fraction of the image height (0: off).
     speck_frac : float
         Remove ink components smaller than this fraction of height squared.
+    line_frac : float
+        Remove near-horizontal noise lines thinner than this fraction of the
+        height (a vertical opening; 0: off).
     segmenter : str
         Name of a segmentation strategy in :data:`cvcaptcha.segment.SEGMENTERS`.
+        A guided strategy (``"lattice"``) lets the classifier choose the cuts.
+    align_rounds : int
+        For guided strategies: after training on the strategy's unguided cuts,
+        re-cut every training captcha by forced alignment (the lattice path
+        constrained to the known label) and retrain, this many times. Each
+        round gives the classifier cleaner, better-centred characters.
+    augment : int
+        Extra training copies of each character, its slice edges moved at
+        random by up to ``jitter`` of the learned width: teaches the classifier
+        the slightly misplaced cuts it will meet at prediction time.
+    jitter : float
+        Largest edge move of ``augment``, as a fraction of the character width.
+    reject : float
+        For guided strategies: misplaced slices (straddling two characters)
+        added to training per character, as an extra reject class; 0: none.
+    reject_overlap : float
+        A slice is misplaced when its intersection over union with every
+        character of the aligned cuts is below this.
     char_height, char_width : int
         Size every character crop is normalised to.
+    context : float
+        Each slice is widened by this fraction of the learned character width
+        on both sides before cropping: overlapping characters are cut off by
+        any partition, and seeing the edges of the neighbours helps the
+        classifier tell a well placed slice from a misplaced one.
     features : str
         Name of a feature kind in :data:`cvcaptcha.features.FEATURES`.
     hog_orientations, hog_cell, hog_block : int
@@ -61,6 +87,8 @@ class CaptchaRecognizer(BaseEstimator):
         A name from :data:`cvcaptcha.models.CLASSIFIERS` or an unfitted
         classifier with ``predict_proba``; its parameters are reachable as
         ``classifier__<param>``.
+    random_state : int
+        Seed of the random choices made in training (reject slices).
     verbose : bool
         Show progress bars.
 
@@ -81,7 +109,7 @@ class CaptchaRecognizer(BaseEstimator):
 
     Examples
     --------
-    >>> rec = CaptchaRecognizer(classifier="svm")
+    >>> rec = CaptchaRecognizer(classifier="logistic")
     >>> rec.set_params(classifier__C=3.0).get_params()["classifier__C"]
     3.0
     """
@@ -91,27 +119,43 @@ class CaptchaRecognizer(BaseEstimator):
         threshold: str = "otsu",
         open_frac: float = 0.0,
         speck_frac: float = 0.002,
-        segmenter: str = "projection",
+        line_frac: float = 0.07,
+        segmenter: str = "lattice",
+        align_rounds: int = 2,
+        augment: int = 2,
+        jitter: float = 0.1,
+        reject: float = 1.0,
+        reject_overlap: float = 0.5,
         char_height: int = 32,
         char_width: int = 24,
+        context: float = 0.2,
         features: str = "hog",
         hog_orientations: int = 9,
         hog_cell: int = 4,
         hog_block: int = 2,
-        classifier: Any = "svm",
+        classifier: Any = "mlp",
+        random_state: int = 0,
         verbose: bool = False,
     ) -> None:
         self.threshold = threshold
         self.open_frac = open_frac
         self.speck_frac = speck_frac
+        self.line_frac = line_frac
         self.segmenter = segmenter
+        self.align_rounds = align_rounds
+        self.augment = augment
+        self.jitter = jitter
+        self.reject = reject
+        self.reject_overlap = reject_overlap
         self.char_height = char_height
         self.char_width = char_width
+        self.context = context
         self.features = features
         self.hog_orientations = hog_orientations
         self.hog_cell = hog_cell
         self.hog_block = hog_block
         self.classifier = classifier
+        self.random_state = random_state
         self.verbose = verbose
 
     # -- parameters -------------------------------------------------------
@@ -144,9 +188,15 @@ class CaptchaRecognizer(BaseEstimator):
 
     # -- pipeline stages ----------------------------------------------------
     def _mask(self, image: ImageLike) -> np.ndarray:
-        return preprocess(read_image(image), self.threshold, self.open_frac, self.speck_frac)
+        return preprocess(
+            read_image(image), self.threshold, self.open_frac, self.speck_frac, self.line_frac
+        )
 
     def _features(self, mask: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+        """Features of each slice, widened by the context margin on both sides."""
+        margin = int(round(self.context * getattr(self.segmenter_, "char_width_", 0.0)))
+        if margin:
+            cuts = np.clip(cuts + np.array([-margin, margin]), 0, mask.shape[1])
         crops = char_crops(mask, cuts, (self.char_height, self.char_width))
         params = (
             {"orientations": self.hog_orientations, "cell": self.hog_cell, "block": self.hog_block}
@@ -180,46 +230,118 @@ class CaptchaRecognizer(BaseEstimator):
             raise LabelError(f"{len(images)} images but {len(labels)} labels")
         n_chars = check_labels(labels)
         alphabet = "".join(sorted(set("".join(labels))))
+        if len(alphabet) == 1:
+            raise LabelError("training labels use a single character; nothing to learn")
         masks = [self._mask(img) for img in self._progress(images, "preprocess")]
         segmenter = make_segmenter(self.segmenter).fit(masks, n_chars)
         index = {c: i for i, c in enumerate(alphabet)}
-        X = np.concatenate(
-            [self._features(m, segmenter.cut(m, n_chars)) for m in self._progress(masks, "features")]
-        )
-        y = np.array([index[c] for label in labels for c in label])
-        classifier = self._classifier_estimator()
-        if len(alphabet) == 1:
-            raise LabelError("training labels use a single character; nothing to learn")
-        classifier.fit(X, y)
+        targets = np.array([[index[c] for c in label] for label in labels])
+        cuts = [segmenter.cut(m, n_chars) for m in masks]
         self.n_chars_ = n_chars
         self.alphabet_ = alphabet
         self.segmenter_ = segmenter
-        self.classifier_ = classifier
+        rng = np.random.default_rng(self.random_state)
+        self.classifier_ = self._fit_classifier(masks, cuts, targets, rng)
+        rounds = self.align_rounds if segmenter.guided else 0
+        for _ in range(rounds):
+            cuts = [
+                segmenter.cut(m, n_chars, scorer=self._scorer(t))
+                for m, t in zip(masks, self._progress(targets, "align"))
+            ]
+            segmenter.set_widths(np.concatenate([c[:, 1] - c[:, 0] for c in cuts]))
+            self.classifier_ = self._fit_classifier(masks, cuts, targets, rng)
         self.image_shape_ = tuple(int(v) for v in np.median([m.shape for m in masks], axis=0))
         self.fit_summary_ = {
             "n_images": len(labels),
-            "n_chars": len(y),
+            "n_chars": int(targets.size),
+            "align_rounds": rounds,
             "fit_seconds": round(time.perf_counter() - start, 3),
         }
         return self
+
+    def _fit_classifier(
+        self,
+        masks: list[np.ndarray],
+        cuts: list[np.ndarray],
+        targets: np.ndarray,
+        rng: np.random.Generator,
+    ) -> BaseEstimator:
+        """A fresh classifier trained on the characters ``cuts`` give.
+
+        For guided segmenters it also learns a reject class (index
+        ``len(alphabet_)``) from lattice slices that straddle two characters, so
+        that a misplaced slice scores low instead of looking like some character.
+        """
+        n_reject = int(round(self.reject * self.n_chars_)) if self.segmenter_.guided else 0
+        spread = self.jitter * getattr(self.segmenter_, "char_width_", 0.0)
+        X, y = [], []
+        for mask, cut, target in zip(masks, cuts, targets):
+            slices = cut
+            labels = target
+            if self.augment and spread >= 0.5:
+                moved = np.repeat(cut, self.augment, axis=0)
+                moved = moved + np.round(rng.uniform(-spread, spread, moved.shape)).astype(int)
+                moved[:, 1] = np.maximum(moved[:, 1], moved[:, 0] + 1)
+                slices = np.concatenate([cut, np.clip(moved, 0, mask.shape[1])])
+                labels = np.concatenate([target, np.repeat(target, self.augment)])
+            if n_reject:
+                wrong = self._misplaced(mask, cut, n_reject, rng)
+                slices = np.concatenate([slices, wrong])
+                labels = np.concatenate([labels, np.full(len(wrong), len(self.alphabet_))])
+            X.append(self._features(mask, slices))
+            y.append(labels)
+        return self._classifier_estimator().fit(np.concatenate(X), np.concatenate(y))
+
+    def _misplaced(
+        self, mask: np.ndarray, cuts: np.ndarray, count: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Up to ``count`` random lattice slices overlapping no character of ``cuts`` well."""
+        intervals = self.segmenter_.lattice(mask, self.n_chars_)[0]
+        inter = np.minimum(intervals[:, None, 1], cuts[None, :, 1]) - np.maximum(
+            intervals[:, None, 0], cuts[None, :, 0]
+        )
+        union = np.maximum(intervals[:, None, 1], cuts[None, :, 1]) - np.minimum(
+            intervals[:, None, 0], cuts[None, :, 0]
+        )
+        pool = intervals[(np.clip(inter, 0, None) / union).max(axis=1) < self.reject_overlap]
+        return pool[rng.choice(len(pool), min(count, len(pool)), replace=False)]
+
+    def _proba(self, mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+        """Probability of each character for each slice, in one ``predict_proba`` call.
+
+        Columns follow ``alphabet_``; the reject class, if any, is left out, so a
+        row sums to less than one when the slice looks misplaced.
+        """
+        proba = self.classifier_.predict_proba(self._features(mask, intervals))
+        full = np.zeros((len(proba), len(self.alphabet_) + 1))
+        full[:, self.classifier_.classes_] = proba
+        return full[:, : len(self.alphabet_)]
+
+    def _scorer(self, targets: np.ndarray | None = None) -> Scorer:
+        """A lattice scorer: log-probability of the best class, or of ``targets[k]``
+        at position ``k`` for forced alignment."""
+
+        def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+            logp = np.log(np.clip(self._proba(mask, intervals), 1e-6, 1.0))
+            if targets is None:
+                return np.repeat(logp.max(axis=1, keepdims=True), self.n_chars_, axis=1)
+            return logp[:, targets]
+
+        return score
 
     def predict_details(self, images: Sequence[ImageLike]) -> list[Prediction]:
         """Read each captcha, with per-character confidences and the cuts used."""
         check_is_fitted(self, "classifier_")
         n = self.n_chars_
-        cuts_all, feats = [], []
+        guided = self.segmenter_.guided
+        scorer = self._scorer() if guided else None
+        out = []
         for img in self._progress(images, "predict"):
             mask = self._mask(img)
-            cuts = self.segmenter_.cut(mask, n)
-            cuts_all.append(cuts)
-            feats.append(self._features(mask, cuts))
-        if not feats:
-            return []
-        proba = self.classifier_.predict_proba(np.concatenate(feats)).reshape(len(feats), n, -1)
-        best = proba.argmax(axis=2)
-        out = []
-        for cuts, idx, p in zip(cuts_all, best, proba):
-            conf = p[np.arange(n), idx]
+            cuts = self.segmenter_.cut(mask, n, scorer=scorer)
+            proba = self._proba(mask, cuts)
+            idx = proba.argmax(axis=1)
+            conf = proba[np.arange(n), idx]
             out.append(
                 Prediction(
                     text="".join(self.alphabet_[i] for i in idx),
@@ -229,6 +351,15 @@ class CaptchaRecognizer(BaseEstimator):
                 )
             )
         return out
+
+    def cut_status(self, images: Sequence[ImageLike]) -> list[tuple[np.ndarray, bool | None]]:
+        """The cuts of each captcha and whether the segmenter found the label
+        length by itself (see :meth:`cvcaptcha.segment.Segmenter.cut_status`)."""
+        check_is_fitted(self, "classifier_")
+        scorer = self._scorer() if self.segmenter_.guided else None
+        return [
+            self.segmenter_.cut_status(self._mask(img), self.n_chars_, scorer) for img in images
+        ]
 
     def predict(self, images: Sequence[ImageLike]) -> list[str]:
         """The text of each captcha."""

@@ -4,21 +4,42 @@ Every strategy is a small object with the same interface:
 
 * ``fit(masks, n_chars)`` learns geometry (typical character width) from
   training masks and returns self;
-* ``cut(mask, n_chars)`` returns an ``(n_chars, 2)`` int array of column
-  intervals ``[x0, x1)``, left to right, always exactly ``n_chars`` of them.
+* ``cut(mask, n_chars, scorer=None)`` returns an ``(n_chars, 2)`` int array of
+  column intervals ``[x0, x1)``, left to right, always exactly ``n_chars`` of
+  them;
+* ``cut_status(mask, n_chars, scorer=None)`` returns the same cuts and whether
+  the strategy's own evidence gave ``n_chars`` pieces (``None`` when the count
+  is imposed by construction), which is what "exact count" means in
+  :func:`cvcaptcha.compare.compare_segmenters`.
+
+A *scorer* lets the character classifier take part in segmentation: called
+as ``scorer(mask, intervals)`` with an ``(m, 2)`` array of candidate slices, it
+returns an ``(m, n_chars)`` array where entry ``[j, k]`` is the log-score of
+slice ``j`` being the ``k``-th character. Scoring by the best class gives free
+decoding; scoring by the known label's class gives forced alignment. Only
+strategies with ``guided = True`` use it; the others ignore it.
 
 Strategies are registered by name in :data:`SEGMENTERS`; adding one touches
-only this file.
+only this file. All sizes are relative to the image height or to the
+character width learned in ``fit``, so nothing is tied to one captcha family.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 import cv2
 import numpy as np
 
 from .errors import ConfigError
+
+#: ``scorer(mask, intervals) -> (len(intervals), n_chars)`` log-scores.
+Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+#: A column whose ink is below this fraction of the height counts as a gap
+#: between characters: thinner than any stroke seen side on, but noise lines pass.
+GAP_FRAC: float = 0.12
 
 
 def column_ink(mask: np.ndarray) -> np.ndarray:
@@ -66,16 +87,63 @@ def equal_cuts(x0: int, x1: int, n_chars: int) -> np.ndarray:
     return np.stack([edges[:-1], edges[1:]], axis=1)
 
 
+def edges_to_cuts(edges: np.ndarray) -> np.ndarray:
+    """Consecutive edges ``e0 < e1 < ...`` to ``(n, 2)`` intervals.
+
+    Examples
+    --------
+    >>> edges_to_cuts(np.array([0, 3, 7])).tolist()
+    [[0, 3], [3, 7]]
+    """
+    edges = np.asarray(edges, dtype=int)
+    return np.stack([edges[:-1], edges[1:]], axis=1)
+
+
+def smoothed_ink(mask: np.ndarray) -> np.ndarray:
+    """Column ink as a fraction of the height, lightly smoothed.
+
+    Smoothing over three columns keeps a one-column gap from winning over a
+    slightly wider, more convincing one.
+    """
+    ink = column_ink(mask).astype(float) / mask.shape[0]
+    return np.convolve(ink, [0.25, 0.5, 0.25], mode="same")
+
+
+def _all_gaps(ink: np.ndarray, cuts: np.ndarray) -> bool:
+    """Whether every inner edge of ``cuts`` falls on a gap column."""
+    inner = cuts[1:, 0]
+    inner = inner[inner < len(ink)]
+    return bool(np.all(ink[inner] < GAP_FRAC))
+
+
 class Segmenter:
-    """Base strategy: learns the typical character width; subclasses implement ``cut``."""
+    """Base strategy: learns the typical character width; subclasses implement ``cut_status``."""
+
+    #: Whether ``cut`` uses a classifier scorer.
+    guided: ClassVar[bool] = False
+    #: Floor of the learned width spread, as a fraction of the mean width.
+    min_spread: ClassVar[float] = 0.15
 
     def fit(self, masks: list[np.ndarray], n_chars: int) -> Segmenter:
-        """Learn the mean and spread of character widths from training masks."""
-        widths = np.array(
-            [(x1 - x0) / n_chars for x0, x1 in (text_extent(m) for m in masks)], dtype=float
-        )
+        """Learn the mean and spread of character widths from training masks.
+
+        The width of one character is the text extent over the label length;
+        its spread is floored (see :meth:`set_widths`) so a very regular
+        training set does not make the width prior brittle.
+        """
+        widths = [(x1 - x0) / n_chars for x0, x1 in (text_extent(m) for m in masks)]
+        return self.set_widths(np.array(widths, dtype=float))
+
+    def set_widths(self, widths: np.ndarray) -> Segmenter:
+        """Set the learned width prior from observed character widths (pixels).
+
+        The spread is floored at ``min_spread`` of the mean and at one pixel.
+        """
+        widths = np.asarray(widths, dtype=float)
         self.char_width_ = float(np.median(widths))
-        self.char_width_std_ = float(max(np.std(widths), 0.15 * self.char_width_, 1.0))
+        self.char_width_std_ = float(
+            max(np.std(widths), self.min_spread * self.char_width_, 1.0)
+        )
         return self
 
     def width_prior(self, x0: int, x1: int, n_chars: int) -> tuple[float, float]:
@@ -84,98 +152,178 @@ class Segmenter:
         std = getattr(self, "char_width_std_", max(0.15 * mean, 1.0))
         return mean, std
 
-    def cut(self, mask: np.ndarray, n_chars: int) -> np.ndarray:
+    def cut(self, mask: np.ndarray, n_chars: int, scorer: Scorer | None = None) -> np.ndarray:
+        """Exactly ``n_chars`` column intervals, left to right."""
+        return self.cut_status(mask, n_chars, scorer)[0]
+
+    def cut_status(
+        self, mask: np.ndarray, n_chars: int, scorer: Scorer | None = None
+    ) -> tuple[np.ndarray, bool | None]:
+        """Cuts and whether the strategy found ``n_chars`` pieces without forcing."""
         raise NotImplementedError
 
 
 class EqualWidth(Segmenter):
-    """Equal-width slices of the text extent: the baseline."""
+    """Equal-width slices of the text extent: the baseline.
 
-    def cut(self, mask: np.ndarray, n_chars: int) -> np.ndarray:
-        return equal_cuts(*text_extent(mask), n_chars)
+    The count is imposed by construction, so its exact-count status is ``None``.
+    """
+
+    def cut_status(
+        self, mask: np.ndarray, n_chars: int, scorer: Scorer | None = None
+    ) -> tuple[np.ndarray, bool | None]:
+        return equal_cuts(*text_extent(mask), n_chars), None
 
 
 class Projection(Segmenter):
-    """Cut at low-ink columns, choosing the cuts jointly by dynamic programming.
+    """Cut at the lowest-ink column near each equal-width cut.
 
-    Minimises the ink crossed by the ``n_chars - 1`` cuts plus a penalty for
-    character widths far from the learned mean.
+    Each inner cut moves independently within a third of a character width of
+    its equal-width position, which fixes small drifts cheaply. Exact when
+    every cut lands on a gap column.
     """
 
-    def __init__(self, width_weight: float = 1.0) -> None:
+    def __init__(self, window: float = 0.35) -> None:
+        self.window = window
+
+    def cut_status(
+        self, mask: np.ndarray, n_chars: int, scorer: Scorer | None = None
+    ) -> tuple[np.ndarray, bool | None]:
+        x0, x1 = text_extent(mask)
+        base = equal_cuts(x0, x1, n_chars)
+        if n_chars == 1 or x1 - x0 < 2 * n_chars:
+            return base, False
+        ink = smoothed_ink(mask)
+        half = max(1, int(round(self.window * (x1 - x0) / n_chars)))
+        edges = [x0]
+        for e in base[1:, 0]:
+            lo = max(edges[-1] + 1, e - half)
+            hi = min(x1 - (n_chars - len(edges)), e + half + 1)
+            edges.append(lo + int(np.argmin(ink[lo:hi])) if hi > lo else int(e))
+        edges.append(x1)
+        cuts = edges_to_cuts(np.array(edges))
+        return cuts, _all_gaps(ink, cuts)
+
+
+def dp_cuts(
+    ink: np.ndarray, x0: int, x1: int, n_chars: int, mean: float, std: float, weight: float
+) -> np.ndarray:
+    """Edges minimising ink crossed by the inner cuts plus a width penalty.
+
+    Dynamic programming over every column of ``[x0, x1]``: cost of a path is
+    the ink under its ``n_chars - 1`` inner cuts plus ``weight`` times the
+    squared z-score of each character width.
+
+    Returns
+    -------
+    ndarray of int, shape (n_chars + 1,)
+        The edges, ``x0`` first and ``x1`` last.
+    """
+    span = x1 - x0
+    pos = np.arange(span + 1)
+    gap = pos[None, :] - pos[:, None]  # gap[i, j] = width from cut i to cut j
+    trans = weight * ((gap - mean) / std) ** 2
+    trans[gap < 1] = np.inf
+    local = ink[x0:x1 + 1]
+    local = np.pad(local, (0, span + 1 - len(local)))
+    cost = np.full(span + 1, np.inf)
+    cost[0] = 0.0
+    back = np.zeros((n_chars, span + 1), dtype=int)
+    for k in range(1, n_chars + 1):
+        total = cost[:, None] + trans
+        back[k - 1] = np.argmin(total, axis=0)
+        cost = total[back[k - 1], pos] + (local if k < n_chars else 0.0)
+    edges = [span]
+    for k in range(n_chars - 1, -1, -1):
+        edges.append(back[k, edges[-1]])
+    return np.array(edges[::-1]) + x0
+
+
+class DynamicProgramming(Segmenter):
+    """Choose all cuts jointly: least ink crossed plus the learned width prior.
+
+    Unlike :class:`Projection`, one poor gap can be traded against the widths
+    of every character. Exact when every cut lands on a gap column.
+    """
+
+    def __init__(self, width_weight: float = 0.05) -> None:
         self.width_weight = width_weight
 
-    def cut(self, mask: np.ndarray, n_chars: int) -> np.ndarray:
-        x0, x1 = text_extent(mask)
-        if n_chars == 1 or x1 - x0 < 2 * n_chars:
-            return equal_cuts(x0, x1, n_chars)
-        mean, std = self.width_prior(x0, x1, n_chars)
-        ink = np.append(column_ink(mask[:, x0:x1]), 0).astype(float) / mask.shape[0]
-        ink = np.convolve(ink, [0.25, 0.5, 0.25], mode="same")
-        span = x1 - x0
-        pos = np.arange(span + 1)
-        gap = pos[None, :] - pos[:, None]  # gap[i, j] = width from cut i to cut j
-        trans = self.width_weight * ((gap - mean) / std) ** 2
-        trans[gap < 1] = np.inf
-        cost = np.full(span + 1, np.inf)
-        cost[0] = 0.0
-        back = np.zeros((n_chars, span + 1), dtype=int)
-        for k in range(1, n_chars + 1):
-            total = cost[:, None] + trans
-            back[k - 1] = np.argmin(total, axis=0)
-            cost = total[back[k - 1], pos] + (ink if k < n_chars else 0.0)
-        edges = [span]
-        for k in range(n_chars - 1, -1, -1):
-            edges.append(back[k, edges[-1]])
-        edges = np.array(edges[::-1]) + x0
-        return np.stack([edges[:-1], edges[1:]], axis=1)
+    def cut_status(
+        self, mask: np.ndarray, n_chars: int, scorer: Scorer | None = None
+    ) -> tuple[np.ndarray, bool | None]:
+        return _dp_status(self, mask, n_chars, self.width_weight)
+
+
+def _dp_status(
+    seg: Segmenter, mask: np.ndarray, n_chars: int, weight: float
+) -> tuple[np.ndarray, bool]:
+    """:func:`dp_cuts` over the text extent with ``seg``'s width prior, and its gap status."""
+    x0, x1 = text_extent(mask)
+    if n_chars == 1 or x1 - x0 < 2 * n_chars:
+        return equal_cuts(x0, x1, n_chars), False
+    ink = smoothed_ink(mask)
+    mean, std = seg.width_prior(x0, x1, n_chars)
+    cuts = edges_to_cuts(dp_cuts(ink, x0, x1, n_chars, mean, std, weight))
+    return cuts, _all_gaps(ink, cuts)
 
 
 class Components(Segmenter):
     """Connected components, splitting over-wide blobs and merging fragments.
 
-    Components that overlap in x are merged (dots, broken strokes); then the
-    widest blob is split at its lowest-ink column until there are enough
-    pieces, and the narrowest neighbouring pair is merged while there are too
-    many.
+    Each component's box is trimmed to its columns holding a stroke, so a thin
+    noise line touching the text does not stretch it. Components overlapping
+    in x are merged (dots, broken strokes); then the blob widest relative to
+    the learned width is split at low-ink columns while there are too few
+    pieces, and the neighbouring pair with the narrowest union is merged while
+    there are too many. Exact when the merged blobs already number ``n_chars``.
     """
 
-    def cut(self, mask: np.ndarray, n_chars: int) -> np.ndarray:
-        n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        min_area = 0.02 * mask.shape[0] ** 2
-        boxes = sorted(
-            [int(s[cv2.CC_STAT_LEFT]), int(s[cv2.CC_STAT_LEFT] + s[cv2.CC_STAT_WIDTH])]
-            for s in stats[1:]
-            if s[cv2.CC_STAT_AREA] >= min_area
-        )
-        if not boxes:
-            return equal_cuts(*text_extent(mask), n_chars)
-        merged: list[list[int]] = [boxes[0]]
-        for a, b in boxes[1:]:
-            last = merged[-1]
-            overlap = last[1] - a
-            if overlap > 0.5 * min(b - a, last[1] - last[0]):
-                last[1] = max(last[1], b)
+    def __init__(self, min_area: float = 0.02) -> None:
+        self.min_area = min_area
+
+    def blobs(self, mask: np.ndarray) -> list[list[int]]:
+        """Column intervals of the ink blobs, fragments merged, left to right."""
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        min_area = self.min_area * mask.shape[0] ** 2
+        boxes = []
+        for i in np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area) + 1:
+            left = int(stats[i, cv2.CC_STAT_LEFT])
+            right = left + int(stats[i, cv2.CC_STAT_WIDTH])
+            piece = (labels[:, left:right] == i).astype(np.uint8)
+            a, b = text_extent(piece)
+            boxes.append([left + a, left + b])
+        boxes.sort()
+        merged: list[list[int]] = []
+        for a, b in boxes:
+            if merged and merged[-1][1] - a > 0.5 * min(b - a, merged[-1][1] - merged[-1][0]):
+                merged[-1][1] = max(merged[-1][1], b)
             else:
                 merged.append([a, b])
+        return merged
+
+    def cut_status(
+        self, mask: np.ndarray, n_chars: int, scorer: Scorer | None = None
+    ) -> tuple[np.ndarray, bool | None]:
+        merged = self.blobs(mask)
+        if not merged:
+            return equal_cuts(*text_extent(mask), n_chars), False
+        exact = len(merged) == n_chars
         mean, _ = self.width_prior(merged[0][0], merged[-1][1], n_chars)
-        ink = column_ink(mask)
+        ink = smoothed_ink(mask)
         while len(merged) < n_chars:
             i = max(range(len(merged)), key=lambda j: merged[j][1] - merged[j][0])
             a, b = merged[i]
             if b - a < 2:
                 break
-            pieces = max(2, int(round((b - a) / mean)))
-            pieces = min(pieces, n_chars - len(merged) + 1)
-            merged[i:i + 1] = [list(c) for c in _split_at_valleys(ink, a, b, pieces)]
+            pieces = min(max(2, int(round((b - a) / mean))), n_chars - len(merged) + 1, b - a)
+            merged[i:i + 1] = _split_at_valleys(ink, a, b, pieces).tolist()
         while len(merged) > n_chars:
-            i = min(
-                range(len(merged) - 1), key=lambda j: merged[j + 1][1] - merged[j][0]
-            )
+            i = min(range(len(merged) - 1), key=lambda j: merged[j + 1][1] - merged[j][0])
             merged[i:i + 2] = [[merged[i][0], max(merged[i][1], merged[i + 1][1])]]
         if len(merged) < n_chars:
-            return equal_cuts(*text_extent(mask), n_chars)
-        return np.array(merged, dtype=int)
+            return equal_cuts(*text_extent(mask), n_chars), False
+        return np.array(merged, dtype=int), exact
 
 
 def _split_at_valleys(ink: np.ndarray, a: int, b: int, pieces: int) -> np.ndarray:
@@ -183,19 +331,160 @@ def _split_at_valleys(ink: np.ndarray, a: int, b: int, pieces: int) -> np.ndarra
     edges = np.linspace(a, b, pieces + 1)
     half = (b - a) / pieces / 3.0
     cuts = [a]
-    for e in edges[1:-1]:
+    for k, e in enumerate(edges[1:-1], start=1):
         lo = max(cuts[-1] + 1, int(e - half))
-        hi = min(b - 1, int(e + half) + 1)
-        cuts.append(lo + int(np.argmin(ink[lo:hi])) if hi > lo else int(e))
+        hi = min(b - (pieces - k), int(e + half) + 1)
+        cuts.append(lo + int(np.argmin(ink[lo:hi])) if hi > lo else max(cuts[-1] + 1, int(e)))
     cuts.append(b)
-    cuts = np.array(cuts)
-    return np.stack([cuts[:-1], cuts[1:]], axis=1)
+    return edges_to_cuts(np.array(cuts))
+
+
+def candidate_slices(
+    x0: int, x1: int, mean: float, std: float, step: float, slack: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The segmentation lattice: candidate edges and the slices between them.
+
+    Edges lie on a grid of ``step`` pixels over ``[x0 - slack, x1 + slack]``;
+    a slice joins two edges whose distance is a plausible width (within three
+    spreads of the mean, and at least a third of it).
+
+    Returns
+    -------
+    edges : ndarray of int, shape (e,)
+    pairs : ndarray of int, shape (m, 2)
+        Indices into ``edges`` of each slice's left and right edge.
+    widths : ndarray of float, shape (m,)
+    """
+    lo, hi = x0 - slack, x1 + slack
+    count = max(2, int(round((hi - lo) / step)) + 1)
+    edges = np.unique(np.round(np.linspace(lo, hi, count)).astype(int))
+    width = edges[None, :] - edges[:, None]
+    ok = (width >= max(1.0, mean - 3 * std, mean / 3)) & (width <= mean + 3 * std)
+    left, right = np.nonzero(ok)
+    return edges, np.stack([left, right], axis=1), width[left, right].astype(float)
+
+
+def viterbi(
+    scores: np.ndarray,
+    pairs: np.ndarray,
+    n_edges: int,
+    starts: np.ndarray,
+    ends: np.ndarray,
+) -> np.ndarray | None:
+    """Best path of ``n_chars`` consecutive slices through the lattice.
+
+    Parameters
+    ----------
+    scores : ndarray, shape (m, n_chars)
+        Score of slice ``j`` as character ``k`` (higher is better).
+    pairs : ndarray of int, shape (m, 2)
+        Left and right edge index of each slice.
+    n_edges : int
+    starts, ends : ndarray of bool, shape (n_edges,)
+        Edges where the first slice may begin and the last may end.
+
+    Returns
+    -------
+    ndarray of int, shape (n_chars,) or None
+        Indices of the chosen slices, or None if no path exists.
+
+    Examples
+    --------
+    >>> pairs = np.array([[0, 1], [1, 2], [0, 2]])
+    >>> scores = np.array([[0.0, -5], [-5, 0.0], [-1, -1]])
+    >>> ok = np.array([True, False, False]), np.array([False, False, True])
+    >>> viterbi(scores, pairs, 3, *ok).tolist()
+    [0, 1]
+    """
+    n_chars = scores.shape[1]
+    best = np.where(starts, 0.0, -np.inf)
+    back = np.full((n_chars, n_edges), -1)
+    order = np.argsort(pairs[:, 1], kind="stable")
+    left, right = pairs[order, 0], pairs[order, 1]
+    for k in range(n_chars):
+        total = best[left] + scores[order, k]
+        new = np.full(n_edges, -np.inf)
+        np.maximum.at(new, right, total)
+        hit = (total == new[right]) & np.isfinite(total)
+        back[k, right[hit]] = order[hit]
+        best = new
+    final = np.where(ends, best, -np.inf)
+    if not np.isfinite(final.max()):
+        return None
+    path = []
+    edge = int(np.argmax(final))
+    for k in range(n_chars - 1, -1, -1):
+        j = int(back[k, edge])
+        path.append(j)
+        edge = int(pairs[j, 0])
+    return np.array(path[::-1])
+
+
+class Lattice(Segmenter):
+    """Classifier-guided segmentation: recognise and segment together.
+
+    Over-segments the text extent into candidate edges every ``step`` of a
+    character width, scores every plausible slice with the scorer (the
+    character classifier) and keeps the best path of ``n_chars`` slices by
+    Viterbi, adding the learned width prior as a log-likelihood. The first and
+    last edges may move up to ``slack`` widths outside the extent, so noise
+    strokes at either end can be skipped. Without a scorer it falls back to
+    :class:`DynamicProgramming`. Exact when a lattice path was found.
+    """
+
+    guided = True
+    min_spread = 0.1
+
+    def __init__(
+        self,
+        step: float = 0.1,
+        slack: float = 0.5,
+        width_weight: float = 0.5,
+        fallback_weight: float = 0.05,
+    ) -> None:
+        self.step = step
+        self.slack = slack
+        self.width_weight = width_weight
+        self.fallback_weight = fallback_weight
+
+    def lattice(self, mask: np.ndarray, n_chars: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate slices ``(intervals, pairs, widths)``; see :func:`candidate_slices`."""
+        x0, x1 = text_extent(mask)
+        mean, std = self.width_prior(x0, x1, n_chars)
+        edges, pairs, widths = candidate_slices(
+            x0, x1, mean, std, max(1.0, self.step * mean), self.slack * mean
+        )
+        edges = np.clip(edges, 0, mask.shape[1])
+        return edges[pairs], pairs, widths
+
+    def cut_status(
+        self, mask: np.ndarray, n_chars: int, scorer: Scorer | None = None
+    ) -> tuple[np.ndarray, bool | None]:
+        if scorer is None:
+            return _dp_status(self, mask, n_chars, self.fallback_weight)
+        x0, x1 = text_extent(mask)
+        intervals, pairs, widths = self.lattice(mask, n_chars)
+        if len(pairs) == 0:
+            return _dp_status(self, mask, n_chars, self.fallback_weight)[0], False
+        mean, std = self.width_prior(x0, x1, n_chars)
+        scores = np.asarray(scorer(mask, intervals), dtype=float)
+        scores = scores - self.width_weight * 0.5 * ((widths - mean) / std)[:, None] ** 2
+        n_edges = int(pairs.max()) + 1
+        edge_x = np.zeros(n_edges, dtype=int)
+        edge_x[pairs[:, 0]], edge_x[pairs[:, 1]] = intervals[:, 0], intervals[:, 1]
+        slack = self.slack * mean
+        path = viterbi(scores, pairs, n_edges, edge_x <= x0 + slack, edge_x >= x1 - slack)
+        if path is None:
+            return _dp_status(self, mask, n_chars, self.fallback_weight)[0], False
+        return intervals[path], True
 
 
 SEGMENTERS: dict[str, Callable[[], Segmenter]] = {
     "equal": EqualWidth,
     "projection": Projection,
     "components": Components,
+    "dp": DynamicProgramming,
+    "lattice": Lattice,
 }
 
 

@@ -1,0 +1,52 @@
+"""Binarisation and cleaning of captcha images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cvcaptcha.errors import ConfigError
+from cvcaptcha.preprocess import binarize, despeckle, preprocess, remove_lines
+
+
+def test_binarize_makes_ink_the_minority_on_dark_paper() -> None:
+    img = np.full((20, 40), 10, np.uint8)
+    img[5:15, 5:10] = 240
+    mask = binarize(img)
+    assert mask[10, 7] == 1 and mask[0, 0] == 0
+
+
+@pytest.mark.parametrize("method", ["otsu", "adaptive"])
+def test_binarize_copes_with_gradient_background(method: str) -> None:
+    img = np.tile(np.linspace(150, 250, 200), (50, 1)).astype(np.uint8)
+    img[10:40, 20:30] = 20
+    img[10:40, 170:180] = 60
+    mask = binarize(img, method)
+    assert mask[25, 25] == 1 and mask[25, 175] == 1
+    assert mask[:, 60:150].mean() < 0.05
+
+
+def test_binarize_rejects_unknown_method() -> None:
+    with pytest.raises(ConfigError):
+        binarize(np.zeros((10, 10), np.uint8), "magic")
+
+
+def test_remove_lines_drops_thin_line_keeps_glyph_and_stem() -> None:
+    mask = np.zeros((50, 100), np.uint8)
+    mask[10:40, 20:30] = 1  # thick glyph
+    mask[10:40, 60:62] = 1  # thin vertical stem
+    mask[25:27, :] = 1  # thin noise line
+    out = remove_lines(mask, 4)
+    assert out[25, 45] == 0 and out[25, 90] == 0
+    assert out[10:40, 20:30].all() and out[10:40, 60:62].all()
+
+
+def test_despeckle_and_preprocess_scale_with_height() -> None:
+    img = np.full((50, 200), 255, np.uint8)
+    img[10:40, 30:45] = 0
+    img[2, 150] = 0  # a speck
+    mask = preprocess(img, line_frac=0.07)
+    assert mask[25, 35] == 1 and mask[2, 150] == 0
+    big = preprocess(np.kron(img, np.ones((2, 2), np.uint8)), line_frac=0.07)
+    assert big.sum() == pytest.approx(4 * mask.sum(), rel=0.05)
+    assert despeckle(mask, 1) is mask

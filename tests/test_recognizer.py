@@ -1,0 +1,82 @@
+"""The recognizer as a scikit-learn estimator, on small synthetic sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from cvcaptcha import CaptchaRecognizer, Prediction, load_dataset
+from cvcaptcha.errors import ConfigError, LabelError
+from cvcaptcha.recognizer import evaluate
+
+
+def test_init_only_stores_params_and_clone_keeps_nested_params() -> None:
+    rec = CaptchaRecognizer(classifier="logistic", context=0.3)
+    assert not [k for k in vars(rec) if k.endswith("_")]
+    rec.set_params(classifier__C=3.0)
+    assert rec.get_params()["classifier__C"] == 3.0
+    copy = clone(rec)
+    assert copy.get_params()["classifier__C"] == 3.0
+    assert copy.get_params()["context"] == 0.3
+    rec.set_params(classifier="mlp", classifier__alpha=0.5)
+    assert rec.get_params()["classifier__alpha"] == 0.5
+
+
+def test_bad_classifier_raises_config_error() -> None:
+    with pytest.raises(ConfigError):
+        CaptchaRecognizer(classifier=42).fit([np.zeros((20, 40), np.uint8)] * 2, ["ab", "ba"])
+
+
+def test_fit_rejects_inconsistent_labels() -> None:
+    img = np.full((30, 60), 255, np.uint8)
+    with pytest.raises(LabelError):
+        CaptchaRecognizer().fit([img, img], ["ab", "abc"])
+    with pytest.raises(LabelError):
+        CaptchaRecognizer().fit([img, img], ["aa", "aa"])
+
+
+@pytest.fixture(scope="module")
+def fitted(synth_dir: Path) -> CaptchaRecognizer:
+    data = load_dataset(synth_dir)
+    return CaptchaRecognizer(align_rounds=1, augment=1).fit(data.images[:80], data.labels[:80])
+
+
+def test_default_recipe_learns_family_and_reads_better_than_chance(
+    fitted: CaptchaRecognizer, synth_test_dir: Path
+) -> None:
+    assert fitted.n_chars_ == 4
+    assert fitted.alphabet_ == "23abcdef"
+    assert len(fitted.image_shape_) == 2
+    assert fitted.fit_summary_["n_images"] == 80
+    assert fitted.fit_summary_["align_rounds"] == 1
+    test = load_dataset(synth_test_dir)
+    result = evaluate(fitted, test.images, test.labels)
+    assert result["char_accuracy"] > 0.5  # chance is 1/8
+
+
+def test_predict_details_returns_predictions_with_cuts(
+    fitted: CaptchaRecognizer, synth_test_dir: Path
+) -> None:
+    test = load_dataset(synth_test_dir)
+    preds = fitted.predict_details(test.images[:3])
+    assert all(isinstance(p, Prediction) for p in preds)
+    for p in preds:
+        assert len(p.text) == 4 and set(p.text) <= set(fitted.alphabet_)
+        assert p.cuts.shape == (4, 2)
+        assert 0.0 <= p.confidence <= 1.0
+        assert p.confidence == pytest.approx(np.prod(p.char_confidences))
+    status = fitted.cut_status(test.images[:3])
+    assert all(c.shape == (4, 2) and s in (True, False) for c, s in status)
+    assert fitted.predict([]) == []
+
+
+@pytest.mark.parametrize("segmenter", ["equal", "components"])
+def test_unguided_segmenters_still_train(segmenter: str, synth_dir: Path) -> None:
+    data = load_dataset(synth_dir)
+    rec = CaptchaRecognizer(segmenter=segmenter, classifier="logistic")
+    rec.fit(data.images[:40], data.labels[:40])
+    assert rec.fit_summary_["align_rounds"] == 0
+    assert rec.score(data.images[:40], data.labels[:40]) >= 0.0

@@ -1,0 +1,145 @@
+"""Segmentation strategies on synthetic masks with known glyph positions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cvcaptcha.errors import ConfigError
+from cvcaptcha.segment import (
+    SEGMENTERS,
+    Components,
+    DynamicProgramming,
+    Lattice,
+    Projection,
+    candidate_slices,
+    make_segmenter,
+    text_extent,
+    viterbi,
+)
+
+H = 40
+
+
+def glyph_mask(starts: list[int], width: int = 16, total: int = 160) -> np.ndarray:
+    """Solid glyphs of ``width`` columns at ``starts``, with a thin noise line across."""
+    mask = np.zeros((H, total), np.uint8)
+    for x in starts:
+        mask[8:32, x:x + width] = 1
+        mask[8:32, x + width // 2 - 1:x + width // 2 + 1] = 0  # a hole, as in real glyphs
+    mask[20, :] = 1  # thin noise line touching every glyph
+    return mask
+
+
+STARTS = [10, 34, 60, 84, 110]
+
+
+@pytest.mark.parametrize("name", list(SEGMENTERS))
+@pytest.mark.parametrize("n_chars", [1, 4, 5, 8])
+def test_every_segmenter_returns_n_sorted_intervals_inside_image(name: str, n_chars: int) -> None:
+    mask = glyph_mask(STARTS)
+    seg = make_segmenter(name).fit([mask], 5)
+    cuts = seg.cut(mask, n_chars)
+    assert cuts.shape == (n_chars, 2)
+    assert cuts.dtype.kind == "i"
+    assert np.all(cuts[:, 1] > cuts[:, 0])
+    assert np.all(cuts[1:, 0] >= cuts[:-1, 0])
+    assert cuts.min() >= 0 and cuts.max() <= mask.shape[1]
+
+
+@pytest.mark.parametrize("name", list(SEGMENTERS))
+def test_every_segmenter_survives_an_empty_mask(name: str) -> None:
+    mask = np.zeros((H, 100), np.uint8)
+    assert make_segmenter(name).cut(mask, 5).shape == (5, 2)
+
+
+def gap_of(cuts: np.ndarray) -> np.ndarray:
+    return cuts[1:, 0]
+
+
+@pytest.mark.parametrize("seg", [Projection(), DynamicProgramming()])
+def test_low_ink_strategies_cut_in_the_gaps(seg) -> None:
+    mask = glyph_mask(STARTS)
+    seg.fit([mask], 5)
+    cuts, exact = seg.cut_status(mask, 5)
+    for cut, (end, nxt) in zip(gap_of(cuts), zip(np.add(STARTS[:-1], 16), STARTS[1:])):
+        assert end <= cut <= nxt, (cuts.tolist(), end, nxt)
+    assert exact is True
+
+
+def test_components_splits_wide_blob_and_merges_fragments() -> None:
+    mask = np.zeros((H, 160), np.uint8)
+    mask[8:32, 10:26] = 1  # one glyph
+    mask[8:32, 34:66] = 1  # two glyphs touching: one wide blob
+    mask[8:12, 80:96] = 1  # a glyph broken into two pieces stacked vertically
+    mask[18:32, 80:96] = 1
+    mask[8:32, 104:120] = 1
+    seg = Components().set_widths(np.full(5, 16.0))
+    blobs = seg.blobs(mask)
+    assert len(blobs) == 4  # the broken glyph is one blob
+    cuts, exact = seg.cut_status(mask, 5)
+    assert exact is False  # four blobs: one had to be split
+    assert cuts.shape == (5, 2)
+    assert 44 <= cuts[1, 1] <= 56  # the wide blob is split near its middle
+    cuts4, exact4 = seg.cut_status(mask, 4)
+    assert exact4 is True
+    cuts3 = seg.cut(mask, 3)
+    assert cuts3.shape == (3, 2)  # too many blobs: neighbours merged
+
+
+def test_components_ignores_noise_line_extent() -> None:
+    mask = glyph_mask(STARTS)
+    mask[20, :] = 1
+    seg = Components().fit([mask], 5)
+    cuts = seg.cut(mask, 5)
+    assert cuts[-1, 1] <= STARTS[-1] + 20  # not stretched to the line's end
+
+
+def test_candidate_slices_respect_width_prior() -> None:
+    edges, pairs, widths = candidate_slices(0, 100, 20.0, 2.0, 2.0, 5.0)
+    assert edges.min() <= -4 and edges.max() >= 104
+    assert np.all(widths >= 14) and np.all(widths <= 26)
+    assert np.allclose(edges[pairs[:, 1]] - edges[pairs[:, 0]], widths)
+
+
+def test_viterbi_finds_best_consecutive_path() -> None:
+    pairs = np.array([[0, 1], [1, 2], [0, 2], [2, 3], [1, 3]])
+    scores = np.array([[0.0, 0], [0, -1], [-3, -3], [-9, 0], [-1, -1]])
+    starts = np.array([True, False, False, False])
+    ends = np.array([False, False, False, True])
+    assert viterbi(scores, pairs, 4, starts, ends).tolist() == [0, 4]
+    assert viterbi(scores[:, :1].repeat(3, axis=1), pairs, 4, starts, ends).tolist() == [0, 1, 3]
+    assert viterbi(scores, pairs, 4, starts, np.zeros(4, bool)) is None
+
+
+def test_lattice_with_fake_scorer_picks_known_best_cuts() -> None:
+    mask = np.zeros((H, 160), np.uint8)
+    mask[8:32, 10:130] = 1  # one solid bar: ink gives no hint where to cut
+    truth = [(10, 30), (30, 58), (58, 80), (80, 105), (105, 130)]
+    seg = Lattice(step=0.05).set_widths(np.array([20.0, 28, 22, 25, 25]))
+
+    def scorer(m: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+        # Score each slice by closeness to the true character at that position.
+        t = np.array(truth)
+        dist = np.abs(intervals[:, None, :] - t[None, :, :]).sum(axis=2)
+        return -dist.astype(float)
+
+    cuts, exact = seg.cut_status(mask, 5, scorer)
+    assert exact is True
+    assert np.abs(cuts - np.array(truth)).max() <= 2
+    unguided = seg.cut(mask, 5)  # falls back to dynamic programming
+    assert unguided.shape == (5, 2)
+
+
+def test_fit_learns_width_and_spread() -> None:
+    mask = glyph_mask(STARTS)
+    seg = DynamicProgramming().fit([mask, mask], 5)
+    x0, x1 = text_extent(mask)
+    assert seg.char_width_ == pytest.approx((x1 - x0) / 5)
+    assert seg.char_width_std_ >= 1.0
+    assert all(isinstance(v, float) for k, v in vars(seg).items() if k.endswith("_"))
+
+
+def test_unknown_segmenter_raises_config_error() -> None:
+    with pytest.raises(ConfigError, match="choose from"):
+        make_segmenter("nope")
