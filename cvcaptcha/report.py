@@ -46,7 +46,7 @@ BATCH = 32
 
 
 # -- output folder --------------------------------------------------------------
-class _ImageSources(html.parser.HTMLParser):
+class PageScan(html.parser.HTMLParser):
     """Collects the ``src`` of every ``<img>`` and whether the generator meta tag is ours."""
 
     def __init__(self) -> None:
@@ -62,30 +62,26 @@ class _ImageSources(html.parser.HTMLParser):
             self.ours = (values.get("content") or "").startswith(GENERATOR)
 
 
-def _parse_page(index: Path) -> _ImageSources:
-    parser = _ImageSources()
+def _parse_page(index: Path) -> PageScan:
+    parser = PageScan()
     parser.feed(index.read_text(errors="replace"))
     return parser
 
 
-def prepare_out_dir(out_dir: str | os.PathLike, force: bool = False) -> Path:
-    """Make ``out_dir/figures`` ready for a new page without clobbering user files.
-
-    A folder holding a page this package wrote is reused: the figures that page
-    referenced are deleted so none goes stale. Any other ``index.html``, or a
-    non-empty ``figures/`` without our page, is refused unless ``force``.
+def check_out_dir(out_dir: str | os.PathLike, force: bool = False) -> PageScan | None:
+    """Refuse an output folder whose files cvcaptcha did not write, before any long work.
 
     Parameters
     ----------
     out_dir : path
-        The output folder (created if missing).
+        The output folder (need not exist).
     force : bool
-        Overwrite a foreign ``index.html`` and figure files of the same names.
+        Accept a foreign ``index.html`` or a non-empty ``figures/`` anyway.
 
     Returns
     -------
-    Path
-        The figures folder.
+    PageScan or None
+        The page of ours already in the folder, if any.
 
     Raises
     ------
@@ -99,17 +95,44 @@ def prepare_out_dir(out_dir: str | os.PathLike, force: bool = False) -> Path:
     figures = out / FIGURES
     page = _parse_page(index) if index.is_file() else None
     if page is not None and page.ours:
-        for src in page.sources:
-            old = out / src
-            if src.startswith(f"{FIGURES}/") and ".." not in Path(src).parts and old.is_file():
-                old.unlink()
-    elif not force:
+        return page
+    if not force:
         if index.exists():
             raise CvCaptchaError(f"{index} was not written by cvcaptcha; use --force to overwrite")
         if figures.is_dir() and any(figures.iterdir()):
             raise CvCaptchaError(
                 f"{figures} holds files not written by cvcaptcha; use --force to overwrite"
             )
+    return None
+
+
+def prepare_out_dir(out_dir: str | os.PathLike, force: bool = False) -> Path:
+    """Make ``out_dir/figures`` ready for a new page without clobbering user files.
+
+    A folder holding a page this package wrote is reused: the figures that page
+    referenced are deleted so none goes stale. Anything else is refused unless
+    ``force`` (see :func:`check_out_dir`). Call it once the page's numbers are
+    computed, so that a failed or interrupted run leaves the old page whole.
+
+    Parameters
+    ----------
+    out_dir : path
+        The output folder (created if missing).
+    force : bool
+        Overwrite a foreign ``index.html`` and figure files of the same names.
+
+    Returns
+    -------
+    Path
+        The figures folder.
+    """
+    out = Path(out_dir)
+    page = check_out_dir(out, force)
+    for src in page.sources if page is not None else []:
+        old = out / src
+        if src.startswith(f"{FIGURES}/") and ".." not in Path(src).parts and old.is_file():
+            old.unlink()
+    figures = out / FIGURES
     figures.mkdir(parents=True, exist_ok=True)
     return figures
 
@@ -551,10 +574,12 @@ def write_report(
 
     if not 0.0 < target < 1.0:
         raise ConfigError(f"target precision must be between 0 and 1, not {target}")
+    if failures < 0 or top < 0:
+        raise ConfigError("the numbers of failures and characters shown cannot be negative")
     model_path = Path(model_path)
     model = load_model(model_path).set_params(verbose=False)  # our own bar shows progress
+    check_out_dir(out_dir, force)
     data = load_dataset(data_dir, skip_bad=True, progress=progress)
-    figures = prepare_out_dir(out_dir, force)
     overview = describe_dataset(data)
     keep = [i for i, label in enumerate(data.labels) if len(label) == model.n_chars_]
     if not keep:
@@ -575,6 +600,7 @@ def write_report(
     curve = operating_points(confidence, stats["captcha_correct"], targets)
     chosen = next(p for p in curve["points"] if p["target"] == target)
 
+    figures = prepare_out_dir(out_dir, force)
     images_html = _overview_figures(data, overview, figures)
     plots.position_accuracy(stats["position_accuracy"], figures / "positions.png")
     plots.confusion_matrix(stats["confusion_norm"], stats["chars"], figures / "confusion.png")
@@ -728,9 +754,10 @@ def write_learning_curve(
     result : dict
         As :func:`learning_curve` returns.
     """
+    check_out_dir(out_dir, force)
     data = load_dataset(data_dir, skip_bad=True, progress=progress)
-    figures = prepare_out_dir(out_dir, force)
     result = learning_curve(estimator, data.images, data.labels, progress=progress, **options)
+    figures = prepare_out_dir(out_dir, force)
     test, train = result["test"], result["train"]
     plots.learning_curve(result["sizes"], test.mean(axis=0), test.std(axis=0),
                          train.mean(axis=0), train.std(axis=0), figures / "learning_curve.png")

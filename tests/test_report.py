@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cvcaptcha import save_model
+from cvcaptcha import CaptchaRecognizer, load_dataset, save_model
 from cvcaptcha.cli import main
 from cvcaptcha.errors import CvCaptchaError
 from cvcaptcha.io import Dataset
@@ -56,10 +56,23 @@ def assert_images_exist(page: Page, out: Path) -> None:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", src
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_blas_thread():
+    """Tiny fits spend most of their time spinning BLAS threads on a busy machine."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
 @pytest.fixture(scope="module")
-def model_file(fast_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cheap recognizer trained on 80 synthetic captchas, saved as a model file."""
+    data = tmp_path_factory.mktemp("train")
+    generate(data, 80, length=4, alphabet="abcdef23", seed=11)
+    loaded = load_dataset(data)
     path = tmp_path_factory.mktemp("model") / "fast.model"
-    save_model(fast_model, path)
+    save_model(CaptchaRecognizer(**FAST).fit(loaded.images, loaded.labels), path)
     return path
 
 
@@ -123,6 +136,11 @@ def test_report_replaces_its_own_page_and_refuses_foreign_ones(
     assert main([*args, "--failures", "1"]) == 0  # our own page: replaced, stale figures gone
     assert not (out / "figures/failure_002.png").exists()
     assert_images_exist(Page(out / "index.html"), out)
+    short = tmp_path / "short"
+    generate(short, 4, length=3, alphabet="abcdef23", seed=1)
+    assert main(["report", str(model_file), str(short), "-o", str(out)]) == 1
+    assert "length" in capsys.readouterr().err
+    assert_images_exist(Page(out / "index.html"), out)  # a failed run leaves the page whole
 
     foreign = tmp_path / "foreign"
     foreign.mkdir()
@@ -171,7 +189,7 @@ def test_inspect_missing_folder_is_one_line_error(tmp_path: Path, capsys) -> Non
 
 def test_learning_curve_with_mlp_loss(tmp_path: Path, capsys) -> None:
     data = tmp_path / "data"
-    generate(data, 60, length=4, alphabet="abcdef23", seed=7)
+    generate(data, 40, length=4, alphabet="abcdef23", seed=7)
     config = tmp_path / "fast.json"
     config.write_text(json.dumps(FAST))
     out = tmp_path / "out"
@@ -179,7 +197,7 @@ def test_learning_curve_with_mlp_loss(tmp_path: Path, capsys) -> None:
                  "--classifier", "mlp", "--fractions", "0.5,1", "--test-size", "0.25"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "45 training captchas" in printed  # 60 - 15 held out, the largest fraction
+    assert "30 training captchas" in printed  # 40 - 10 held out, the largest fraction
     page = Page(out / "index.html")
     assert {"learning-curve", "loss-curve"} <= page.ids
     assert_images_exist(page, out)
