@@ -88,7 +88,7 @@ class CaptchaRecognizer(BaseEstimator):
         classifier with ``predict_proba``; its parameters are reachable as
         ``classifier__<param>``.
     random_state : int
-        Seed of the random choices made in training (reject slices).
+        Seed of the random choices made in training (jittered and reject slices).
     verbose : bool
         Show progress bars.
 
@@ -101,11 +101,13 @@ class CaptchaRecognizer(BaseEstimator):
     segmenter_ : Segmenter
         The fitted segmentation strategy.
     classifier_ : estimator
-        The fitted character classifier.
+        The fitted character classifier. Trained on class indices: ``i`` is
+        ``alphabet_[i]``; with a guided segmenter and ``reject > 0`` there is
+        one more class, ``len(alphabet_)``, for misplaced slices.
     image_shape_ : tuple of int
         Median (height, width) of the training images.
     fit_summary_ : dict
-        Training set size and time.
+        Training set size, forced-alignment rounds run and time.
 
     Examples
     --------
@@ -213,6 +215,12 @@ class CaptchaRecognizer(BaseEstimator):
     # -- estimator API -------------------------------------------------------
     def fit(self, images: Sequence[ImageLike], labels: Sequence[str]) -> CaptchaRecognizer:
         """Learn geometry, alphabet and the character classifier.
+
+        The classifier first learns from the segmenter's own cuts. With a
+        guided segmenter those are only a bootstrap: each of ``align_rounds``
+        then re-cuts every training captcha by forced alignment (the lattice
+        path scored with the label's classes), refits the width prior on the
+        aligned widths and retrains the classifier on the cleaner characters.
 
         Parameters
         ----------

@@ -119,7 +119,8 @@ def _all_gaps(ink: np.ndarray, cuts: np.ndarray) -> bool:
 class Segmenter:
     """Base strategy: learns the typical character width; subclasses implement ``cut_status``."""
 
-    #: Whether ``cut`` uses a classifier scorer.
+    #: Whether ``cut`` uses a classifier scorer; guided strategies also
+    #: provide ``lattice(mask, n_chars)``, their candidate slices.
     guided: ClassVar[bool] = False
     #: Floor of the learned width spread, as a fraction of the mean width.
     min_spread: ClassVar[float] = 0.15
