@@ -295,12 +295,27 @@ def write_inspection(
 
 
 # -- model analysis -------------------------------------------------------------
-def predict_all(model: Any, images: Sequence[np.ndarray], progress: bool = False) -> tuple[
-    list[Any], float
-]:
+def predict_all(
+    model: Any, images: Sequence[np.ndarray], progress: bool = False
+) -> tuple[list[Any], float]:
     """``model.predict_details`` over all images in small batches, and ms per captcha.
 
     Batches keep the progress bar moving and Ctrl-C responsive on large folders.
+
+    Parameters
+    ----------
+    model : CaptchaRecognizer
+        A fitted recognizer.
+    images : sequence of ndarray
+        Grey captchas.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    predictions : list of Prediction
+    ms_per_captcha : float
+        Reading time only (no loading or drawing).
     """
     from tqdm.auto import tqdm
 
@@ -446,7 +461,28 @@ def misread_characters(
 ) -> list[dict[str, Any]]:
     """The ``top`` most-misread true characters with crop strips of misreads and right reads.
 
-    Ranked by number of misreads, then by misread rate.
+    Ranked by number of misreads, then by misread rate. Crops are the grey
+    image columns of the model's own cuts, so a crop holding half a character
+    blames segmentation and a clean one the classifier.
+
+    Parameters
+    ----------
+    ev : Evaluation
+        The evaluated captchas and their predictions.
+    stats : dict
+        :func:`analyse` of them.
+    figures : Path
+        Folder to write ``misread_NN.png`` into.
+    top : int
+        How many characters.
+    examples : int
+        Most misread crops per character (about half as many right ones).
+
+    Returns
+    -------
+    list of dict
+        ``char``, ``count``, ``misses``, ``rate``, ``readings`` (most common
+        wrong readings with counts) and ``image`` (path relative to the page).
     """
     truth = np.array([list(label) for label in ev.labels])
     wrong = ~stats["char_correct"]
@@ -484,6 +520,23 @@ def failure_gallery(
 
     Confident failures come first because they are the ones a reject
     threshold cannot catch.
+
+    Parameters
+    ----------
+    ev : Evaluation
+        The evaluated captchas and their predictions.
+    stats : dict
+        :func:`analyse` of them.
+    figures : Path
+        Folder to write ``failure_NNN.png`` into.
+    limit : int
+        Most failures shown.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``truth``, ``text``, ``confidence``, ``image`` and ``chars``
+        (per character: ``truth``, ``read``, ``confidence``, ``wrong``).
     """
     failed = np.nonzero(~stats["captcha_correct"])[0]
     failed = sorted(failed, key=lambda i: -ev.predictions[i].confidence)[:limit]
