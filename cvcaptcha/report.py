@@ -33,7 +33,7 @@ import numpy as np
 
 from . import __version__, plots
 from .errors import ConfigError, CvCaptchaError, LabelError
-from .io import Dataset, load_dataset
+from .io import IMAGE_EXTENSIONS, Dataset, load_dataset
 
 #: Sub-folder of the output folder holding the figures.
 FIGURES = "figures"
@@ -163,6 +163,12 @@ def _render(template: str, out_dir: Path, **context: Any) -> Path:
 
 
 # -- dataset overview -----------------------------------------------------------
+def _some(names: Sequence[str], shown: int = 5) -> str:
+    """The first few names and how many more: a message stays one line."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def describe_dataset(data: Dataset, samples: int = 24, seed: int = 0) -> dict[str, Any]:
     """Counts, sizes, label lengths, character frequencies and problems of a folder.
 
@@ -204,9 +210,8 @@ def describe_dataset(data: Dataset, samples: int = 24, seed: int = 0) -> dict[st
     if len(lengths) > 1:
         common = lengths.most_common(1)[0][0]
         odd = [p.name for p, label in zip(data.paths, labels) if len(label) != common]
-        shown = ", ".join(odd[:5]) + (f" and {len(odd) - 5} more" if len(odd) > 5 else "")
         problems.append(
-            f"labels have mixed lengths (most are {common} long); the odd ones: {shown}"
+            f"labels have mixed lengths (most are {common} long); the odd ones: {_some(odd)}"
         )
     if 0 in lengths:
         problems.append("a file name has an empty label")
@@ -225,7 +230,7 @@ def describe_dataset(data: Dataset, samples: int = 24, seed: int = 0) -> dict[st
     if clashes:
         notes.append(
             f"{len(clashes)} label(s) occur more than once ignoring case or extension: "
-            + ", ".join(clashes[:5])
+            + _some(clashes)
         )
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(labels), min(samples, len(labels)), replace=False))
@@ -283,6 +288,13 @@ def write_inspection(
     """
     data = load_dataset(data_dir, skip_bad=True, progress=progress)
     overview = describe_dataset(data)
+    ignored = sorted(
+        p.name for p in Path(data_dir).iterdir() if p.suffix.lower() not in IMAGE_EXTENSIONS
+    )
+    if ignored:
+        overview["notes"].append(
+            f"{len(ignored)} entry(ies) without an image extension ignored: {_some(ignored)}"
+        )
     if out_dir is None:
         return overview, None
     figures = prepare_out_dir(out_dir, force)

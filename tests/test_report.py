@@ -88,6 +88,7 @@ def hostile_dir(synth_test_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
         shutil.copy(source, out / f"{label}.png")
     shutil.copy(sources[-1], out / "toolong.png")
     (out / "<broken>.png").write_bytes(b"not an image")
+    (out / "notes.txt").write_text("not a captcha")
     return out
 
 
@@ -178,6 +179,7 @@ def test_inspect_reports_problems_without_failing(hostile_dir: Path, capsys) -> 
     captured = capsys.readouterr()
     assert "problem: unreadable file <broken>.png" in captured.out
     assert "mixed lengths" in captured.out and "toolong.png" in captured.out
+    assert "note: 1 entry(ies) without an image extension ignored: notes.txt" in captured.out
     assert "Traceback" not in captured.err
 
 
