@@ -246,9 +246,20 @@ def _add_compare_segmenters(sub: argparse._SubParsersAction) -> None:
 
 
 # -- report, inspect, learning-curve ------------------------------------------
-def _report(args: argparse.Namespace) -> int:
-    from .report import write_report
+def _report_module() -> Any:
+    """:mod:`cvcaptcha.report`, or a one-line error naming the extra it needs."""
+    try:
+        from . import report
+    except ImportError as exc:
+        raise CvCaptchaError(
+            f"this verb needs {exc.name or 'matplotlib and jinja2'}: "
+            "pip install 'cvcaptcha[report]'"
+        ) from None
+    return report
 
+
+def _report(args: argparse.Namespace) -> int:
+    write_report = _report_module().write_report
     index, summary = write_report(
         args.model, args.data_dir, args.output, force=args.force, failures=args.failures,
         top=args.top, target=args.precision, progress=True,
@@ -300,8 +311,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from .report import write_inspection
-
+    write_inspection = _report_module().write_inspection
     overview, index = write_inspection(args.data_dir, args.output, args.force, progress=True)
     rows = [
         ("folder", str(args.data_dir)),
@@ -352,8 +362,7 @@ def _fractions(text: str) -> list[float]:
 
 
 def _learning_curve(args: argparse.Namespace) -> int:
-    from .report import write_learning_curve
-
+    write_learning_curve = _report_module().write_learning_curve
     config = _read_config(args.config)
     if args.classifier:
         config["classifier"] = args.classifier

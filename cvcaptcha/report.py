@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import numpy as np
 
 from . import __version__, plots
@@ -139,8 +140,6 @@ def prepare_out_dir(out_dir: str | os.PathLike, force: bool = False) -> Path:
 
 def _render(template: str, out_dir: Path, **context: Any) -> Path:
     """Render a page template into ``out_dir/index.html`` with every value autoescaped."""
-    import jinja2
-
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("cvcaptcha", "templates"),
         autoescape=True,
