@@ -246,3 +246,16 @@ def test_describe_dataset_flags_mixed_lengths_and_rare_characters() -> None:
     assert info["by_position"][:, info["alphabet"].index("a")].tolist() == [7, 0, 0, 0]
     assert any("mixed lengths" in p and "6.png" in p for p in info["problems"])
     assert any(n.endswith("learn): d") for n in info["notes"])  # seen once: too rare
+
+
+def test_missing_extra_is_a_one_line_error(synth_test_dir: Path, monkeypatch, capsys) -> None:
+    import sys
+
+    import cvcaptcha
+
+    monkeypatch.setitem(sys.modules, "jinja2", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "cvcaptcha.report")
+    monkeypatch.delattr(cvcaptcha, "report")
+    assert main(["inspect", str(synth_test_dir)]) == 1
+    err = capsys.readouterr().err
+    assert "cvcaptcha[report]" in err and err.count("\n") == 1
