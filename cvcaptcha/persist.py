@@ -87,6 +87,7 @@ def model_bytes(model: CaptchaRecognizer) -> bytes:
     arrays: dict[str, np.ndarray] = {}
     params = model.get_params(deep=False)
     classifier_is_name = isinstance(params.pop("classifier"), str)
+    params["memory"] = None  # a cache location on this machine means nothing elsewhere
     fitted = {k: v for k, v in vars(model).items() if k.endswith("_") and k not in _SPECIAL}
     meta = {
         "format": FORMAT,

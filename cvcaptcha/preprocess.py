@@ -141,3 +141,62 @@ def preprocess(
     mask = open_mask(mask, int(round(open_frac * height)))
     mask = remove_lines(mask, int(round(line_frac * height)))
     return despeckle(mask, int(round(speck_frac * height * height)))
+
+
+def resize_height(gray: np.ndarray, height: int) -> tuple[np.ndarray, float]:
+    """Scale an image to ``height`` rows, keeping its aspect ratio.
+
+    Every later stage then works at one scale whatever the captcha family's
+    size, so learned widths and HOG cells mean the same thing everywhere.
+
+    Returns
+    -------
+    resized : ndarray of uint8, shape (height, W')
+    scale : float
+        ``height / original height``; divide coordinates by it to map back.
+
+    Examples
+    --------
+    >>> img, s = resize_height(np.zeros((50, 200), np.uint8), 40)
+    >>> img.shape, s
+    ((40, 160), 0.8)
+    """
+    scale = height / gray.shape[0]
+    if scale == 1.0:
+        return gray, scale
+    width = max(1, int(round(gray.shape[1] * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(gray, (width, height), interpolation=interpolation), scale
+
+
+def ink_levels(gray: np.ndarray, size_frac: float = 0.18) -> np.ndarray:
+    """Ink strength in [0, 1]: the local background minus the image (a black top-hat).
+
+    Unlike a binary mask it keeps the anti-aliased edges and every stroke
+    whole (a threshold or line removal breaks touching, blurred glyphs), while
+    a slow background gradient disappears, so HOG sees only the writing.
+
+    Parameters
+    ----------
+    gray : ndarray of uint8, shape (H, W)
+    size_frac : float
+        Side of the background estimate's square window, as a fraction of the
+        height: wider than any stroke.
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W)
+
+    Examples
+    --------
+    >>> img = np.full((20, 40), 200, np.uint8); img[5:15, 10:12] = 20
+    >>> lv = ink_levels(img); float(lv[8, 10]), float(lv[8, 30])
+    (1.0, 0.0)
+    """
+    if np.median(gray) < 128:  # light ink on dark paper
+        gray = 255 - gray
+    size = max(3, int(round(size_frac * gray.shape[0])) | 1)
+    background = cv2.dilate(gray, np.ones((size, size), np.uint8))
+    ink = cv2.subtract(background, gray).astype(np.float32)
+    top = float(np.percentile(ink, 99))
+    return np.minimum(ink / max(top, 1.0), 1.0)

@@ -17,11 +17,63 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import ConfigError, LabelError
-from .features import char_crops, compute_features
+from .features import (
+    WINDOW_FEATURES,
+    char_crops,
+    check_features,
+    compute_features,
+    hog_map,
+    window_features,
+)
 from .io import ImageLike, check_labels, read_image
 from .models import make_classifier
-from .preprocess import preprocess
+from .preprocess import ink_levels, preprocess, resize_height
 from .segment import Scorer, make_segmenter
+
+
+@dataclass
+class Prepared:
+    """One captcha after the front end: everything segmentation and features read.
+
+    All arrays are at the recognizer's working height; ``scale`` maps their
+    coordinates back to the original image (divide by it).
+    """
+
+    mask: np.ndarray
+    scale: float
+    hog: np.ndarray | None = None
+
+
+def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
+    """Resize, binarise and (for window features) take the HOG map of one grey image.
+
+    ``params`` holds the recognizer's front-end parameters (see
+    :meth:`CaptchaRecognizer.front_params`); nothing here depends on the
+    classifier, which is what makes the result cacheable across classifier
+    settings and folds.
+    """
+    gray, scale = resize_height(image, params["height"]) if params["height"] else (image, 1.0)
+    mask = preprocess(
+        gray, params["threshold"], params["open_frac"], params["speck_frac"], params["line_frac"]
+    )
+    hog = None
+    if params["features"] in WINDOW_FEATURES:
+        hog = hog_map(
+            ink_levels(gray), params["hog_orientations"], params["hog_cell"], params["hog_block"]
+        )
+    return Prepared(mask, scale, hog)
+
+
+def prepare_all(images: list[np.ndarray], params: dict[str, Any]) -> list[Prepared]:
+    """:func:`prepare` for every image (the unit the recognizer's ``memory`` caches)."""
+    return [prepare(img, params) for img in images]
+
+
+#: Parameters of the front end: a change to any of them invalidates cached preparation.
+FRONT_PARAMS: tuple[str, ...] = (
+    "height", "threshold", "open_frac", "speck_frac", "line_frac", "features",
+    "hog_orientations", "hog_cell", "hog_block",
+)
 
 
 @dataclass
@@ -43,6 +95,10 @@ class CaptchaRecognizer(BaseEstimator):
 
     Parameters
     ----------
+    height : int
+        Every captcha is first scaled to this many rows (aspect kept), so the
+        learned geometry and HOG cells mean the same at any input size; 0
+        keeps the original size.
     threshold : {"otsu", "adaptive"}
         Binarisation method.
     open_frac : float
@@ -54,14 +110,15 @@ class CaptchaRecognizer(BaseEstimator):
         height (a vertical opening; 0: off).
     segmenter : str
         Name of a segmentation strategy in :data:`cvcaptcha.segment.SEGMENTERS`.
-        A guided strategy (``"lattice"``) lets the classifier choose the cuts.
+        A guided strategy (``"window"``, ``"lattice"``) lets the classifier
+        choose the cuts.
     align_rounds : int
         For guided strategies: after training on the strategy's unguided cuts,
         re-cut every training captcha by forced alignment (the lattice path
         constrained to the known label) and retrain, this many times. Each
         round gives the classifier cleaner, better-centred characters.
     augment : int
-        Extra training copies of each character, its slice edges moved at
+        Extra training copies of each character, its slice moved sideways at
         random by up to ``jitter`` of the learned width: teaches the classifier
         the slightly misplaced cuts it will meet at prediction time.
     jitter : float
@@ -76,11 +133,15 @@ class CaptchaRecognizer(BaseEstimator):
         Size every character crop is normalised to.
     context : float
         Each slice is widened by this fraction of the learned character width
-        on both sides before cropping: overlapping characters are cut off by
-        any partition, and seeing the edges of the neighbours helps the
-        classifier tell a well placed slice from a misplaced one.
+        on both sides before cropping (window features: the window is this
+        much wider than a character on each side): overlapping characters are
+        cut off by any partition, and seeing the edges of the neighbours helps
+        the classifier tell a well placed slice from a misplaced one.
     features : str
-        Name of a feature kind in :data:`cvcaptcha.features.FEATURES`.
+        ``"hogmap"`` (windows of one HOG map of the whole captcha's ink
+        levels, centred on each slice) or a crop feature kind in
+        :data:`cvcaptcha.features.FEATURES` (``"hog"``, ``"pixels"``: computed
+        on each slice's ink cropped and scaled to ``char_height`` x ``char_width``).
     hog_orientations, hog_cell, hog_block : int
         HOG parameters (orientation bins, cell side in pixels, block side in cells).
     classifier : str or estimator
@@ -89,6 +150,11 @@ class CaptchaRecognizer(BaseEstimator):
         ``classifier__<param>``.
     random_state : int
         Seed of the random choices made in training (jittered and reject slices).
+    memory : None, str or joblib.Memory
+        Cache of the front end (resizing, binarisation, HOG maps), keyed by the
+        images and the front-end parameters, like scikit-learn's
+        ``Pipeline(memory=...)``: a grid search then prepares each image once
+        per front-end setting instead of once per classifier setting and fold.
     verbose : bool
         Show progress bars.
 
@@ -106,6 +172,8 @@ class CaptchaRecognizer(BaseEstimator):
         one more class, ``len(alphabet_)``, for misplaced slices.
     image_shape_ : tuple of int
         Median (height, width) of the training images.
+    scale_ : float
+        Median working-height scale of the training images.
     fit_summary_ : dict
         Training set size, forced-alignment rounds run and time.
 
@@ -118,27 +186,30 @@ class CaptchaRecognizer(BaseEstimator):
 
     def __init__(
         self,
+        height: int = 48,
         threshold: str = "otsu",
         open_frac: float = 0.0,
         speck_frac: float = 0.002,
         line_frac: float = 0.07,
-        segmenter: str = "lattice",
-        align_rounds: int = 2,
+        segmenter: str = "window",
+        align_rounds: int = 1,
         augment: int = 2,
-        jitter: float = 0.1,
-        reject: float = 1.0,
+        jitter: float = 0.2,
+        reject: float = 4.0,
         reject_overlap: float = 0.5,
         char_height: int = 32,
         char_width: int = 24,
         context: float = 0.2,
-        features: str = "hog",
+        features: str = "hogmap",
         hog_orientations: int = 9,
         hog_cell: int = 4,
         hog_block: int = 2,
-        classifier: Any = "mlp",
+        classifier: Any = "logistic",
         random_state: int = 0,
+        memory: Any = None,
         verbose: bool = False,
     ) -> None:
+        self.height = height
         self.threshold = threshold
         self.open_frac = open_frac
         self.speck_frac = speck_frac
@@ -158,6 +229,7 @@ class CaptchaRecognizer(BaseEstimator):
         self.hog_block = hog_block
         self.classifier = classifier
         self.random_state = random_state
+        self.memory = memory
         self.verbose = verbose
 
     # -- parameters -------------------------------------------------------
@@ -189,17 +261,35 @@ class CaptchaRecognizer(BaseEstimator):
         return clone(self.classifier)
 
     # -- pipeline stages ----------------------------------------------------
-    def _mask(self, image: ImageLike) -> np.ndarray:
-        return preprocess(
-            read_image(image), self.threshold, self.open_frac, self.speck_frac, self.line_frac
-        )
+    def front_params(self) -> dict[str, Any]:
+        """The parameters the front end (:func:`prepare`) depends on."""
+        return {k: getattr(self, k) for k in FRONT_PARAMS}
 
-    def _features(self, mask: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-        """Features of each slice, widened by the context margin on both sides."""
-        margin = int(round(self.context * getattr(self.segmenter_, "char_width_", 0.0)))
+    def _prepare(self, images: Sequence[ImageLike], desc: str) -> list[Prepared]:
+        """Read and prepare every image, through the ``memory`` cache when set."""
+        check_features(self.features)
+        grays = [read_image(img) for img in self._progress(images, desc)]
+        if self.memory is None:
+            return prepare_all(grays, self.front_params())
+        from joblib import Memory
+
+        memory = self.memory if isinstance(self.memory, Memory) else Memory(self.memory, verbose=0)
+        return memory.cache(prepare_all)(grays, self.front_params())
+
+    def _features(self, prep: Prepared, cuts: np.ndarray) -> np.ndarray:
+        """Features of each slice: a window of the HOG map centred on it, or its
+        crop widened by the context margin on both sides."""
+        width = getattr(self.segmenter_, "char_width_", 0.0)
+        if prep.hog is not None:
+            cell = self.hog_cell
+            cells = max(self.hog_block, int(round(width * (1 + 2 * self.context) / cell)))
+            centres = cuts.mean(axis=1) / cell
+            starts = np.round(centres - cells / 2).astype(int)
+            return window_features(prep.hog, starts, cells - self.hog_block + 1)
+        margin = int(round(self.context * width))
         if margin:
-            cuts = np.clip(cuts + np.array([-margin, margin]), 0, mask.shape[1])
-        crops = char_crops(mask, cuts, (self.char_height, self.char_width))
+            cuts = np.clip(cuts + np.array([-margin, margin]), 0, prep.mask.shape[1])
+        crops = char_crops(prep.mask, cuts, (self.char_height, self.char_width))
         params = (
             {"orientations": self.hog_orientations, "cell": self.hog_cell, "block": self.hog_block}
             if self.features == "hog"
@@ -240,7 +330,8 @@ class CaptchaRecognizer(BaseEstimator):
         alphabet = "".join(sorted(set("".join(labels))))
         if len(alphabet) == 1:
             raise LabelError("training labels use a single character; nothing to learn")
-        masks = [self._mask(img) for img in self._progress(images, "preprocess")]
+        preps = self._prepare(images, "prepare")
+        masks = [p.mask for p in preps]
         segmenter = make_segmenter(self.segmenter).fit(masks, n_chars)
         index = {c: i for i, c in enumerate(alphabet)}
         targets = np.array([[index[c] for c in label] for label in labels])
@@ -249,16 +340,19 @@ class CaptchaRecognizer(BaseEstimator):
         self.alphabet_ = alphabet
         self.segmenter_ = segmenter
         rng = np.random.default_rng(self.random_state)
-        self.classifier_ = self._fit_classifier(masks, cuts, targets, rng)
+        self.classifier_ = self._fit_classifier(preps, cuts, targets, rng)
         rounds = self.align_rounds if segmenter.guided else 0
         for _ in range(rounds):
             cuts = [
-                segmenter.cut(m, n_chars, scorer=self._scorer(t))
-                for m, t in zip(masks, self._progress(targets, "align"))
+                segmenter.cut(p.mask, n_chars, scorer=self._scorer(p, t))
+                for p, t in zip(preps, self._progress(targets, "align"))
             ]
             segmenter.set_widths(np.concatenate([c[:, 1] - c[:, 0] for c in cuts]))
-            self.classifier_ = self._fit_classifier(masks, cuts, targets, rng)
-        self.image_shape_ = tuple(int(v) for v in np.median([m.shape for m in masks], axis=0))
+            self.classifier_ = self._fit_classifier(preps, cuts, targets, rng)
+        self.image_shape_ = tuple(
+            int(v) for v in np.median([self._original_shape(p) for p in preps], axis=0)
+        )
+        self.scale_ = float(np.median([p.scale for p in preps]))
         self.fit_summary_ = {
             "n_images": len(labels),
             "n_chars": int(targets.size),
@@ -267,9 +361,15 @@ class CaptchaRecognizer(BaseEstimator):
         }
         return self
 
+    @staticmethod
+    def _original_shape(prep: Prepared) -> tuple[int, int]:
+        """(height, width) of the image a prepared captcha came from."""
+        h, w = prep.mask.shape
+        return int(round(h / prep.scale)), int(round(w / prep.scale))
+
     def _fit_classifier(
         self,
-        masks: list[np.ndarray],
+        preps: list[Prepared],
         cuts: list[np.ndarray],
         targets: np.ndarray,
         rng: np.random.Generator,
@@ -283,20 +383,20 @@ class CaptchaRecognizer(BaseEstimator):
         n_reject = int(round(self.reject * self.n_chars_)) if self.segmenter_.guided else 0
         spread = self.jitter * getattr(self.segmenter_, "char_width_", 0.0)
         X, y = [], []
-        for mask, cut, target in zip(masks, cuts, targets):
+        for prep, cut, target in zip(preps, cuts, targets):
+            width = prep.mask.shape[1]
             slices = cut
             labels = target
             if self.augment and spread >= 0.5:
                 moved = np.repeat(cut, self.augment, axis=0)
-                moved = moved + np.round(rng.uniform(-spread, spread, moved.shape)).astype(int)
-                moved[:, 1] = np.maximum(moved[:, 1], moved[:, 0] + 1)
-                slices = np.concatenate([cut, np.clip(moved, 0, mask.shape[1])])
+                moved = moved + np.round(rng.uniform(-spread, spread, (len(moved), 1))).astype(int)
+                slices = np.concatenate([cut, np.clip(moved, 0, width)])
                 labels = np.concatenate([target, np.repeat(target, self.augment)])
             if n_reject:
-                wrong = self._misplaced(mask, cut, n_reject, rng)
+                wrong = self._misplaced(prep.mask, cut, n_reject, rng)
                 slices = np.concatenate([slices, wrong])
                 labels = np.concatenate([labels, np.full(len(wrong), len(self.alphabet_))])
-            X.append(self._features(mask, slices))
+            X.append(self._features(prep, slices))
             y.append(labels)
         return self._classifier_estimator().fit(np.concatenate(X), np.concatenate(y))
 
@@ -311,63 +411,75 @@ class CaptchaRecognizer(BaseEstimator):
         union = np.maximum(intervals[:, None, 1], cuts[None, :, 1]) - np.minimum(
             intervals[:, None, 0], cuts[None, :, 0]
         )
-        pool = intervals[(np.clip(inter, 0, None) / union).max(axis=1) < self.reject_overlap]
+        iou = np.clip(inter, 0, None) / np.maximum(union, 1)
+        pool = intervals[iou.max(axis=1) < self.reject_overlap]
         return pool[rng.choice(len(pool), min(count, len(pool)), replace=False)]
 
-    def _proba(self, mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+    def _proba(self, prep: Prepared, intervals: np.ndarray) -> np.ndarray:
         """Probability of each character for each slice, in one ``predict_proba`` call.
 
         Columns follow ``alphabet_``; the reject class, if any, is left out, so a
         row sums to less than one when the slice looks misplaced.
         """
-        proba = self.classifier_.predict_proba(self._features(mask, intervals))
+        proba = self.classifier_.predict_proba(self._features(prep, intervals))
         full = np.zeros((len(proba), len(self.alphabet_) + 1))
         full[:, self.classifier_.classes_] = proba
         return full[:, : len(self.alphabet_)]
 
-    def _scorer(self, targets: np.ndarray | None = None) -> Scorer:
-        """A lattice scorer: log-probability of the best class, or of ``targets[k]``
-        at position ``k`` for forced alignment."""
+    def _scorer(self, prep: Prepared, targets: np.ndarray | None = None) -> Scorer:
+        """A lattice scorer for one captcha: log-probability of the best class, or
+        of ``targets[k]`` at position ``k`` for forced alignment."""
 
         def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
-            logp = np.log(np.clip(self._proba(mask, intervals), 1e-6, 1.0))
+            logp = np.log(np.clip(self._proba(prep, intervals), 1e-6, 1.0))
             if targets is None:
                 return np.repeat(logp.max(axis=1, keepdims=True), self.n_chars_, axis=1)
             return logp[:, targets]
 
         return score
 
+    def _read(self, prep: Prepared) -> tuple[np.ndarray, np.ndarray, bool | None]:
+        """Cuts (working scale), class probabilities and exact-count status of one captcha."""
+        scorer = self._scorer(prep) if self.segmenter_.guided else None
+        cuts, status = self.segmenter_.cut_status(prep.mask, self.n_chars_, scorer)
+        return cuts, self._proba(prep, cuts), status
+
     def predict_details(self, images: Sequence[ImageLike]) -> list[Prediction]:
-        """Read each captcha, with per-character confidences and the cuts used."""
+        """Read each captcha, with per-character confidences and the cuts used
+        (column intervals in the original image's pixels)."""
         check_is_fitted(self, "classifier_")
-        n = self.n_chars_
-        guided = self.segmenter_.guided
-        scorer = self._scorer() if guided else None
         out = []
-        for img in self._progress(images, "predict"):
-            mask = self._mask(img)
-            cuts = self.segmenter_.cut(mask, n, scorer=scorer)
-            proba = self._proba(mask, cuts)
+        for prep in self._prepare(images, "predict"):
+            cuts, proba, _ = self._read(prep)
             idx = proba.argmax(axis=1)
-            conf = proba[np.arange(n), idx]
+            conf = proba[np.arange(self.n_chars_), idx]
             out.append(
                 Prediction(
                     text="".join(self.alphabet_[i] for i in idx),
                     confidence=float(np.prod(conf)),
                     char_confidences=[float(c) for c in conf],
-                    cuts=cuts,
+                    cuts=np.round(cuts / prep.scale).astype(int),
                 )
             )
         return out
 
-    def cut_status(self, images: Sequence[ImageLike]) -> list[tuple[np.ndarray, bool | None]]:
-        """The cuts of each captcha and whether the segmenter found the label
-        length by itself (see :meth:`cvcaptcha.segment.Segmenter.cut_status`)."""
+    def char_features(self, images: Sequence[ImageLike]) -> list[np.ndarray]:
+        """The classifier's input for each captcha: one float32 row per character
+        of the cuts the model reads, shape ``(n_chars_, d)``."""
         check_is_fitted(self, "classifier_")
-        scorer = self._scorer() if self.segmenter_.guided else None
-        return [
-            self.segmenter_.cut_status(self._mask(img), self.n_chars_, scorer) for img in images
-        ]
+        preps = self._prepare(images, "features")
+        return [self._features(p, self._read(p)[0]) for p in preps]
+
+    def cut_status(self, images: Sequence[ImageLike]) -> list[tuple[np.ndarray, bool | None]]:
+        """The cuts of each captcha (original pixels) and whether the segmenter
+        found the label length by itself (see
+        :meth:`cvcaptcha.segment.Segmenter.cut_status`)."""
+        check_is_fitted(self, "classifier_")
+        out = []
+        for prep in self._prepare(images, "segment"):
+            cuts, _, status = self._read(prep)
+            out.append((np.round(cuts / prep.scale).astype(int), status))
+        return out
 
     def predict(self, images: Sequence[ImageLike]) -> list[str]:
         """The text of each captcha."""

@@ -480,12 +480,123 @@ class Lattice(Segmenter):
         return intervals[path], True
 
 
+def viterbi_points(
+    scores: np.ndarray, positions: np.ndarray, mean: float, std: float, weight: float
+) -> np.ndarray | None:
+    """Best ``n_chars`` increasing positions: total score minus a pitch penalty.
+
+    Parameters
+    ----------
+    scores : ndarray, shape (m, n_chars)
+        Score of candidate position ``j`` as character ``k`` (higher is better).
+    positions : ndarray, shape (m,)
+        Increasing candidate centres, in pixels.
+    mean, std : float
+        Prior of the distance between neighbouring character centres.
+    weight : float
+        Weight of the prior's squared z-score.
+
+    Returns
+    -------
+    ndarray of int, shape (n_chars,) or None
+        Indices of the chosen positions, or None if there are too few.
+
+    Examples
+    --------
+    >>> scores = np.log([[0.9, 0.1], [0.5, 0.5], [0.1, 0.9]])
+    >>> viterbi_points(scores, np.array([0.0, 5, 10]), 10.0, 2.0, 1.0).tolist()
+    [0, 2]
+    """
+    m, n_chars = scores.shape
+    if m < n_chars:
+        return None
+    step = positions[None, :] - positions[:, None]
+    trans = np.where(step > 0, -weight * 0.5 * ((step - mean) / std) ** 2, -np.inf)
+    best = scores[:, 0].astype(float)
+    back = np.zeros((n_chars, m), dtype=int)
+    cols = np.arange(m)
+    for k in range(1, n_chars):
+        total = best[:, None] + trans
+        back[k] = total.argmax(axis=0)
+        best = total[back[k], cols] + scores[:, k]
+    if not np.isfinite(best.max()):
+        return None
+    path = [int(best.argmax())]
+    for k in range(n_chars - 1, 0, -1):
+        path.append(int(back[k, path[-1]]))
+    return np.array(path[::-1])
+
+
+class Window(Segmenter):
+    """Classifier-guided segmentation with characters as points, not slices.
+
+    Candidate character centres lie every ``step`` of the learned pitch along
+    the text extent (up to ``slack`` pitches beyond it); the scorer reads a
+    fixed-width window around each, and Viterbi keeps the ``n_chars`` centres
+    with the best total score plus the learned pitch prior. Overlapping,
+    touching glyphs need no cut line at all: only where each one is centred.
+    Each returned interval is centred on its character and as wide as the
+    local pitch. Without a scorer it falls back to :class:`DynamicProgramming`.
+    """
+
+    guided = True
+    min_spread = 0.1
+
+    def __init__(
+        self, step: float = 0.2, slack: float = 0.5, pitch_weight: float = 0.5,
+        fallback_weight: float = 0.05,
+    ) -> None:
+        self.step = step
+        self.slack = slack
+        self.pitch_weight = pitch_weight
+        self.fallback_weight = fallback_weight
+
+    def centres(self, mask: np.ndarray, n_chars: int) -> np.ndarray:
+        """Candidate character centres (pixels), left to right."""
+        x0, x1 = text_extent(mask)
+        mean, _ = self.width_prior(x0, x1, n_chars)
+        lo = x0 + mean * (0.5 - self.slack)
+        hi = max(lo, x1 - mean * (0.5 - self.slack))
+        return np.arange(lo, hi + 1e-9, max(1.0, self.step * mean))
+
+    def lattice(self, mask: np.ndarray, n_chars: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate windows ``(intervals, pairs, widths)``: one pitch-wide
+        interval per candidate centre (``pairs`` index the centres)."""
+        centres = self.centres(mask, n_chars)
+        mean, _ = self.width_prior(*text_extent(mask), n_chars)
+        intervals = np.round(centres[:, None] + np.array([-mean, mean]) / 2).astype(int)
+        index = np.arange(len(centres))
+        return intervals, np.stack([index, index], axis=1), np.full(len(centres), mean)
+
+    def cut_status(
+        self, mask: np.ndarray, n_chars: int, scorer: Scorer | None = None
+    ) -> tuple[np.ndarray, bool | None]:
+        if scorer is None:
+            return _dp_status(self, mask, n_chars, self.fallback_weight)
+        centres = self.centres(mask, n_chars)
+        mean, std = self.width_prior(*text_extent(mask), n_chars)
+        intervals = np.round(centres[:, None] + np.array([-mean, mean]) / 2).astype(int)
+        path = None
+        if len(centres) >= n_chars:
+            scores = np.asarray(scorer(mask, intervals), dtype=float)
+            path = viterbi_points(scores, centres, mean, std, self.pitch_weight)
+        if path is None:
+            return _dp_status(self, mask, n_chars, self.fallback_weight)[0], False
+        chosen = centres[path]
+        pitch = np.diff(chosen)
+        half = np.concatenate([pitch[:1], (pitch[:-1] + pitch[1:]) / 2, pitch[-1:]])[: n_chars]
+        half = half / 2 if n_chars > 1 else np.array([mean / 2])
+        cuts = np.round(np.stack([chosen - half, chosen + half], axis=1)).astype(int)
+        return np.maximum(cuts, 0), True
+
+
 SEGMENTERS: dict[str, Callable[[], Segmenter]] = {
     "equal": EqualWidth,
     "projection": Projection,
     "components": Components,
     "dp": DynamicProgramming,
     "lattice": Lattice,
+    "window": Window,
 }
 
 

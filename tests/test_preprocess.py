@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from cvcaptcha.errors import ConfigError
-from cvcaptcha.preprocess import binarize, despeckle, preprocess, remove_lines
+from cvcaptcha.preprocess import (
+    binarize,
+    despeckle,
+    ink_levels,
+    preprocess,
+    remove_lines,
+    resize_height,
+)
 
 
 def test_binarize_makes_ink_the_minority_on_dark_paper() -> None:
@@ -50,3 +57,24 @@ def test_despeckle_and_preprocess_scale_with_height() -> None:
     big = preprocess(np.kron(img, np.ones((2, 2), np.uint8)), line_frac=0.07)
     assert big.sum() == pytest.approx(4 * mask.sum(), rel=0.05)
     assert despeckle(mask, 1) is mask
+
+
+def test_resize_height_keeps_aspect_and_reports_scale() -> None:
+    img = np.zeros((50, 200), np.uint8)
+    out, scale = resize_height(img, 25)
+    assert out.shape == (25, 100) and scale == 0.5
+    same, one = resize_height(img, 50)
+    assert same is img and one == 1.0
+
+
+@pytest.mark.parametrize("dark_paper", [False, True])
+def test_ink_levels_keep_strokes_and_drop_background_gradient(dark_paper: bool) -> None:
+    ramp = np.linspace(150, 250, 120).astype(np.uint8)
+    img = np.tile(ramp, (40, 1))
+    img[10:30, 50:54] = 20
+    if dark_paper:
+        img = 255 - img
+    ink = ink_levels(img)
+    assert ink.dtype == np.float32
+    assert ink[15:25, 50:54].min() > 0.9
+    assert ink[:, 90:].max() < 0.05  # the smooth ramp is background, not ink

@@ -80,3 +80,38 @@ def test_unguided_segmenters_still_train(segmenter: str, synth_dir: Path) -> Non
     rec.fit(data.images[:40], data.labels[:40])
     assert rec.fit_summary_["align_rounds"] == 0
     assert rec.score(data.images[:40], data.labels[:40]) >= 0.0
+
+
+def test_memory_caches_the_front_end_without_changing_results(
+    synth_dir: Path, tmp_path: Path
+) -> None:
+    data = load_dataset(synth_dir)
+    images, labels = data.images[:40], data.labels[:40]
+    plain = CaptchaRecognizer(align_rounds=0).fit(images, labels)
+    cached = CaptchaRecognizer(align_rounds=0, memory=str(tmp_path / "cache")).fit(images, labels)
+    assert any((tmp_path / "cache").rglob("output.pkl"))
+    assert cached.predict(images[:10]) == plain.predict(images[:10])
+    again = clone(cached).set_params(classifier__C=0.5).fit(images, labels)  # cache hit
+    assert len(again.predict(images[:5])) == 5
+
+
+def test_char_features_feed_the_classifier(fitted: CaptchaRecognizer, synth_test_dir: Path) -> None:
+    test = load_dataset(synth_test_dir)
+    feats = fitted.char_features(test.images[:3])
+    assert len(feats) == 3
+    for f, text in zip(feats, fitted.predict(test.images[:3])):
+        assert f.dtype == np.float32 and f.shape[0] == 4
+        proba = fitted.classifier_.predict_proba(f)
+        classes = fitted.classifier_.classes_
+        chars = classes[classes < len(fitted.alphabet_)]
+        best = chars[proba[:, classes < len(fitted.alphabet_)].argmax(axis=1)]
+        assert "".join(fitted.alphabet_[i] for i in best) == text
+
+
+def test_height_rescales_and_cuts_come_back_in_original_pixels(synth_dir: Path) -> None:
+    data = load_dataset(synth_dir)
+    rec = CaptchaRecognizer(height=30, align_rounds=0).fit(data.images[:30], data.labels[:30])
+    width = data.images[0].shape[1]
+    assert rec.image_shape_ == data.images[0].shape
+    cuts = rec.predict_details(data.images[:5])[0].cuts
+    assert cuts.max() <= width + 1 and cuts.max() > 0.5 * width

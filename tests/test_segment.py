@@ -12,10 +12,12 @@ from cvcaptcha.segment import (
     DynamicProgramming,
     Lattice,
     Projection,
+    Window,
     candidate_slices,
     make_segmenter,
     text_extent,
     viterbi,
+    viterbi_points,
 )
 
 H = 40
@@ -143,3 +145,30 @@ def test_fit_learns_width_and_spread() -> None:
 def test_unknown_segmenter_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="choose from"):
         make_segmenter("nope")
+
+
+def test_viterbi_points_trades_scores_against_pitch() -> None:
+    positions = np.array([0.0, 10, 12, 20])
+    scores = np.zeros((4, 3))
+    scores[2, 1] = 1.0  # slightly better middle character, but off the pitch
+    assert viterbi_points(scores, positions, 10.0, 1.0, 1.0).tolist() == [0, 1, 3]
+    assert viterbi_points(scores, positions, 10.0, 1.0, 0.0).tolist() == [0, 2, 3]
+    assert viterbi_points(scores[:2], positions[:2], 10.0, 1.0, 1.0) is None
+
+
+def test_window_with_fake_scorer_centres_on_characters() -> None:
+    mask = np.zeros((H, 160), np.uint8)
+    mask[8:32, 10:130] = 1  # one solid bar: only the scorer knows the characters
+    truth = np.array([20.0, 44, 69, 92, 118])
+    seg = Window(step=0.1).set_widths(np.array([20.0, 28, 22, 25, 25]))
+
+    def scorer(m: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+        centres = intervals.mean(axis=1)
+        return -np.abs(centres[:, None] - truth[None, :])
+
+    cuts, exact = seg.cut_status(mask, 5, scorer)
+    assert exact is True
+    assert np.abs(cuts.mean(axis=1) - truth).max() <= 3
+    intervals, pairs, widths = seg.lattice(mask, 5)
+    assert len(intervals) == len(pairs) == len(widths) >= 5
+    assert seg.cut(mask, 5).shape == (5, 2)  # unguided: dynamic programming

@@ -1,0 +1,75 @@
+"""Batch HOG against scikit-image, HOG-map windows and crops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage.feature import hog
+
+from cvcaptcha.errors import ConfigError
+from cvcaptcha.features import (
+    batch_hog,
+    char_crop,
+    compute_features,
+    hog_features,
+    hog_map,
+    window_features,
+)
+
+
+@pytest.mark.parametrize(
+    ("shape", "orientations", "cell", "block"),
+    [((32, 24), 9, 4, 2), ((31, 27), 9, 4, 2), ((48, 40), 12, 6, 3), ((20, 20), 6, 3, 1)],
+)
+def test_batch_hog_equals_skimage(
+    shape: tuple[int, int], orientations: int, cell: int, block: int
+) -> None:
+    rng = np.random.default_rng(0)
+    images = rng.random((6, *shape)).astype(np.float32)
+    images[0] = 0.0  # blank: every block normalised by eps alone
+    images[1] = (images[1] > 0.5).astype(np.float32)  # binary: many exact angles
+    ours = batch_hog(images, orientations, cell, block)
+    for image, got in zip(images, ours):
+        ref = hog(
+            image, orientations, (cell, cell), (block, block),
+            block_norm="L2-Hys", feature_vector=False,
+        )
+        np.testing.assert_allclose(got, ref, atol=1e-6)
+    flat = hog_features(images, orientations, cell, block)
+    assert flat.dtype == np.float32 and flat.shape == (6, ours[0].size)
+
+
+def test_batch_hog_refuses_images_smaller_than_a_block() -> None:
+    with pytest.raises(ConfigError, match="block"):
+        batch_hog(np.zeros((1, 6, 6)), cell=4, block=2)
+
+
+def test_window_features_are_slices_of_the_map() -> None:
+    rng = np.random.default_rng(1)
+    blocks = hog_map(rng.random((32, 80)), cell=4, block=2)
+    assert blocks.shape == (7, 19, 2, 2, 9)
+    feats = window_features(blocks, np.array([0, 5, 99]), 4)
+    assert feats.shape == (3, 7 * 4 * 36)
+    # laid out like scikit-image's HOG of the window: block rows, then columns
+    np.testing.assert_allclose(feats[1], blocks[:, 5:9].ravel(), rtol=1e-6)
+    # a start past the end is clipped to the last whole window
+    np.testing.assert_allclose(feats[2], blocks[:, -4:].ravel(), rtol=1e-6)
+
+
+def test_char_crop_centres_glyph_whatever_its_position() -> None:
+    mask = np.zeros((30, 60), np.uint8)
+    mask[5:25, 10:16] = 1
+    moved = np.roll(mask, 20, axis=1)
+    a = char_crop(mask, 0, 30, (24, 16))
+    b = char_crop(moved, 20, 50, (24, 16))
+    np.testing.assert_allclose(a, b)
+    assert char_crop(np.zeros_like(mask), 0, 30, (24, 16)).sum() == 0
+
+
+def test_compute_features_names_kinds() -> None:
+    crops = np.zeros((2, 16, 16), np.float32)
+    assert compute_features(crops, "pixels").shape == (2, 256)
+    with pytest.raises(ConfigError, match="unknown features"):
+        compute_features(crops, "sift")
+    with pytest.raises(ConfigError, match="HOG map"):
+        compute_features(crops, "hogmap")
