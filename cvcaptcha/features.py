@@ -113,9 +113,14 @@ def batch_hog(
     g_col[:, :, 1:-1] = images[:, :, 2:] - images[:, :, :-2]
     magnitude = np.hypot(g_col, g_row)[:, : rows * cell, : cols * cell]
     angle = (np.rad2deg(np.arctan2(g_row, g_col)) % 180)[:, : rows * cell, : cols * cell]
-    # scikit-image compares against float32 bin edges; so do we, to agree exactly.
-    edges = (np.float32(180.0 / orientations) * np.arange(1, orientations, dtype=np.float32))
-    bins = np.searchsorted(edges.astype(np.float64), angle, side="right")
+    # scikit-image compares against float32 bin edges; so do we, to agree exactly:
+    # a division finds the bin, then one step fixes angles a rounding away from an edge.
+    edges = np.float32(180.0 / orientations) * np.arange(orientations + 1, dtype=np.float32)
+    edges = edges.astype(np.float64)
+    edges[-1] = np.inf
+    bins = np.minimum((angle * (orientations / 180.0)).astype(np.intp), orientations - 1)
+    bins -= angle < edges[bins]
+    bins += angle >= edges[bins + 1]
     cell_of = (np.arange(rows * cell) // cell)[:, None] * cols + np.arange(cols * cell) // cell
     index = (np.arange(n)[:, None, None] * (rows * cols) + cell_of) * orientations + bins
     hist = np.bincount(index.ravel(), magnitude.ravel(), n * rows * cols * orientations)
@@ -164,6 +169,10 @@ def hog_map(image: np.ndarray, orientations: int = 9, cell: int = 4, block: int 
 def window_features(blocks: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     """Features of fixed-width windows cut from a :func:`hog_map`.
 
+    Each window's vector holds its block columns one after another (column
+    major), so all windows are views into one transposed copy of the map and
+    cutting many overlapping windows copies only the rows asked for.
+
     Parameters
     ----------
     blocks : ndarray, shape (block_rows, block_cols, block, block, orientations)
@@ -174,7 +183,7 @@ def window_features(blocks: np.ndarray, starts: np.ndarray, width: int) -> np.nd
 
     Returns
     -------
-    ndarray of float32, shape (len(starts), block_rows * width * block * block * orientations)
+    ndarray of float32, shape (len(starts), width * block_rows * block * block * orientations)
 
     Examples
     --------
@@ -182,11 +191,17 @@ def window_features(blocks: np.ndarray, starts: np.ndarray, width: int) -> np.nd
     >>> window_features(hm, np.array([0, 2, 50]), 3).shape
     (3, 972)
     """
-    width = min(width, blocks.shape[1])
-    view = np.lib.stride_tricks.sliding_window_view(blocks, width, axis=1)
-    starts = np.clip(np.asarray(starts, dtype=int), 0, view.shape[1] - 1)
-    picked = view[:, starts]  # (rows, m, block, block, orient, width)
-    return picked.transpose(1, 0, 5, 2, 3, 4).reshape(len(starts), -1).astype(np.float32)
+    columns = np.ascontiguousarray(blocks.swapaxes(0, 1), dtype=np.float32)
+    n_cols = columns.shape[0]
+    size = columns[0].size
+    width = min(width, n_cols)
+    flat = columns.reshape(-1)
+    step = size * flat.itemsize
+    windows = np.lib.stride_tricks.as_strided(
+        flat, shape=(n_cols - width + 1, width * size), strides=(step, flat.itemsize),
+        writeable=False,
+    )
+    return windows[np.clip(np.asarray(starts, dtype=int), 0, n_cols - width)]
 
 
 def pixel_features(crops: np.ndarray, **_: object) -> np.ndarray:

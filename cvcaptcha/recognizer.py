@@ -276,16 +276,24 @@ class CaptchaRecognizer(BaseEstimator):
         memory = self.memory if isinstance(self.memory, Memory) else Memory(self.memory, verbose=0)
         return memory.cache(prepare_all)(grays, self.front_params())
 
+    def _window_cells(self) -> int:
+        """Width of a character window in HOG cells: a character plus context."""
+        width = self.segmenter_.char_width_ if hasattr(self.segmenter_, "char_width_") else 0.0
+        cells = int(round(width * (1 + 2 * self.context) / self.hog_cell))
+        return max(self.hog_block, cells)
+
+    def _starts(self, cuts: np.ndarray) -> np.ndarray:
+        """First HOG cell column of the window centred on each slice."""
+        centres = cuts.mean(axis=1) / self.hog_cell
+        return np.round(centres - self._window_cells() / 2).astype(int)
+
     def _features(self, prep: Prepared, cuts: np.ndarray) -> np.ndarray:
         """Features of each slice: a window of the HOG map centred on it, or its
         crop widened by the context margin on both sides."""
         width = getattr(self.segmenter_, "char_width_", 0.0)
         if prep.hog is not None:
-            cell = self.hog_cell
-            cells = max(self.hog_block, int(round(width * (1 + 2 * self.context) / cell)))
-            centres = cuts.mean(axis=1) / cell
-            starts = np.round(centres - cells / 2).astype(int)
-            return window_features(prep.hog, starts, cells - self.hog_block + 1)
+            blocks = self._window_cells() - self.hog_block + 1
+            return window_features(prep.hog, self._starts(cuts), blocks)
         margin = int(round(self.context * width))
         if margin:
             cuts = np.clip(cuts + np.array([-margin, margin]), 0, prep.mask.shape[1])
@@ -300,7 +308,9 @@ class CaptchaRecognizer(BaseEstimator):
     def _progress(self, items: Sequence[Any], desc: str) -> Any:
         from tqdm.auto import tqdm
 
-        return tqdm(items, desc=desc, unit="img", disable=not self.verbose, leave=False)
+        return tqdm(
+            items, desc=desc, unit="img", disable=not self.verbose or len(items) < 50, leave=False
+        )
 
     # -- estimator API -------------------------------------------------------
     def fit(self, images: Sequence[ImageLike], labels: Sequence[str]) -> CaptchaRecognizer:
@@ -343,9 +353,10 @@ class CaptchaRecognizer(BaseEstimator):
         self.classifier_ = self._fit_classifier(preps, cuts, targets, rng)
         rounds = self.align_rounds if segmenter.guided else 0
         for _ in range(rounds):
+            tables = self._tables(preps)
             cuts = [
-                segmenter.cut(p.mask, n_chars, scorer=self._scorer(p, t))
-                for p, t in zip(preps, self._progress(targets, "align"))
+                segmenter.cut(p.mask, n_chars, scorer=self._scorer(p, table, t))
+                for p, table, t in zip(preps, tables, self._progress(targets, "align"))
             ]
             segmenter.set_widths(np.concatenate([c[:, 1] - c[:, 0] for c in cuts]))
             self.classifier_ = self._fit_classifier(preps, cuts, targets, rng)
@@ -415,42 +426,75 @@ class CaptchaRecognizer(BaseEstimator):
         pool = intervals[iou.max(axis=1) < self.reject_overlap]
         return pool[rng.choice(len(pool), min(count, len(pool)), replace=False)]
 
-    def _proba(self, prep: Prepared, intervals: np.ndarray) -> np.ndarray:
-        """Probability of each character for each slice, in one ``predict_proba`` call.
-
-        Columns follow ``alphabet_``; the reject class, if any, is left out, so a
-        row sums to less than one when the slice looks misplaced.
-        """
-        proba = self.classifier_.predict_proba(self._features(prep, intervals))
+    def _class_proba(self, X: np.ndarray) -> np.ndarray:
+        """Classifier probabilities with columns following ``alphabet_``; the
+        reject class, if any, is left out, so a row sums to less than one when
+        the slice looks misplaced."""
+        proba = self.classifier_.predict_proba(X)
         full = np.zeros((len(proba), len(self.alphabet_) + 1))
         full[:, self.classifier_.classes_] = proba
         return full[:, : len(self.alphabet_)]
 
-    def _scorer(self, prep: Prepared, targets: np.ndarray | None = None) -> Scorer:
+    def _tables(self, preps: list[Prepared], chunk: int = 256) -> list[np.ndarray | None]:
+        """For window features: the probabilities of every window position of
+        each captcha, from one classifier call per ``chunk`` captchas.
+
+        Every candidate the segmenter can ask about is one of these windows, so
+        segmentation and reading then only look rows up, and a batch of
+        captchas costs one ``predict_proba`` instead of one per captcha.
+        """
+        if not preps or preps[0].hog is None:
+            return [None] * len(preps)
+        blocks = self._window_cells() - self.hog_block + 1
+        tables: list[np.ndarray | None] = []
+        for i in range(0, len(preps), chunk):
+            part = preps[i:i + chunk]
+            counts = [max(1, p.hog.shape[1] - blocks + 1) for p in part]
+            X = np.concatenate(
+                [window_features(p.hog, np.arange(n), blocks) for p, n in zip(part, counts)]
+            )
+            tables.extend(np.split(self._class_proba(X), np.cumsum(counts)[:-1]))
+        return tables
+
+    def _proba(
+        self, prep: Prepared, intervals: np.ndarray, table: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Probability of each character (columns of ``alphabet_``) for each slice:
+        looked up in the captcha's window ``table`` when there is one."""
+        if table is not None:
+            return table[np.clip(self._starts(intervals), 0, len(table) - 1)]
+        return self._class_proba(self._features(prep, intervals))
+
+    def _scorer(
+        self, prep: Prepared, table: np.ndarray | None, targets: np.ndarray | None = None
+    ) -> Scorer:
         """A lattice scorer for one captcha: log-probability of the best class, or
         of ``targets[k]`` at position ``k`` for forced alignment."""
 
         def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
-            logp = np.log(np.clip(self._proba(prep, intervals), 1e-6, 1.0))
+            logp = np.log(np.clip(self._proba(prep, intervals, table), 1e-6, 1.0))
             if targets is None:
                 return np.repeat(logp.max(axis=1, keepdims=True), self.n_chars_, axis=1)
             return logp[:, targets]
 
         return score
 
-    def _read(self, prep: Prepared) -> tuple[np.ndarray, np.ndarray, bool | None]:
-        """Cuts (working scale), class probabilities and exact-count status of one captcha."""
-        scorer = self._scorer(prep) if self.segmenter_.guided else None
-        cuts, status = self.segmenter_.cut_status(prep.mask, self.n_chars_, scorer)
-        return cuts, self._proba(prep, cuts), status
+    def _read(self, preps: list[Prepared]) -> list[tuple[np.ndarray, np.ndarray, bool | None]]:
+        """Cuts (working scale), class probabilities and exact-count status of each captcha."""
+        out = []
+        for prep, table in zip(preps, self._tables(preps)):
+            scorer = self._scorer(prep, table) if self.segmenter_.guided else None
+            cuts, status = self.segmenter_.cut_status(prep.mask, self.n_chars_, scorer)
+            out.append((cuts, self._proba(prep, cuts, table), status))
+        return out
 
     def predict_details(self, images: Sequence[ImageLike]) -> list[Prediction]:
         """Read each captcha, with per-character confidences and the cuts used
         (column intervals in the original image's pixels)."""
         check_is_fitted(self, "classifier_")
+        preps = self._prepare(images, "predict")
         out = []
-        for prep in self._prepare(images, "predict"):
-            cuts, proba, _ = self._read(prep)
+        for prep, (cuts, proba, _) in zip(preps, self._read(preps)):
             idx = proba.argmax(axis=1)
             conf = proba[np.arange(self.n_chars_), idx]
             out.append(
@@ -468,18 +512,18 @@ class CaptchaRecognizer(BaseEstimator):
         of the cuts the model reads, shape ``(n_chars_, d)``."""
         check_is_fitted(self, "classifier_")
         preps = self._prepare(images, "features")
-        return [self._features(p, self._read(p)[0]) for p in preps]
+        return [self._features(p, cuts) for p, (cuts, _, _) in zip(preps, self._read(preps))]
 
     def cut_status(self, images: Sequence[ImageLike]) -> list[tuple[np.ndarray, bool | None]]:
         """The cuts of each captcha (original pixels) and whether the segmenter
         found the label length by itself (see
         :meth:`cvcaptcha.segment.Segmenter.cut_status`)."""
         check_is_fitted(self, "classifier_")
-        out = []
-        for prep in self._prepare(images, "segment"):
-            cuts, _, status = self._read(prep)
-            out.append((np.round(cuts / prep.scale).astype(int), status))
-        return out
+        preps = self._prepare(images, "segment")
+        return [
+            (np.round(cuts / p.scale).astype(int), status)
+            for p, (cuts, _, status) in zip(preps, self._read(preps))
+        ]
 
     def predict(self, images: Sequence[ImageLike]) -> list[str]:
         """The text of each captcha."""

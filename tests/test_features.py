@@ -50,10 +50,10 @@ def test_window_features_are_slices_of_the_map() -> None:
     assert blocks.shape == (7, 19, 2, 2, 9)
     feats = window_features(blocks, np.array([0, 5, 99]), 4)
     assert feats.shape == (3, 7 * 4 * 36)
-    # laid out like scikit-image's HOG of the window: block rows, then columns
-    np.testing.assert_allclose(feats[1], blocks[:, 5:9].ravel(), rtol=1e-6)
+    # the window's block columns one after another
+    np.testing.assert_allclose(feats[1], blocks[:, 5:9].swapaxes(0, 1).ravel(), rtol=1e-6)
     # a start past the end is clipped to the last whole window
-    np.testing.assert_allclose(feats[2], blocks[:, -4:].ravel(), rtol=1e-6)
+    np.testing.assert_allclose(feats[2], blocks[:, -4:].swapaxes(0, 1).ravel(), rtol=1e-6)
 
 
 def test_char_crop_centres_glyph_whatever_its_position() -> None:
