@@ -215,8 +215,48 @@ FEATURES: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
-#: Feature kinds read from windows of a whole-image :func:`hog_map`, not from crops.
-WINDOW_FEATURES: tuple[str, ...] = ("hogmap",)
+def ink_windows(
+    ink: np.ndarray, centres: np.ndarray, width: float, size: tuple[int, int]
+) -> np.ndarray:
+    """Ink levels of full-height windows centred on ``centres``, scaled to ``size``.
+
+    Unlike a crop trimmed to its ink, the window keeps where the glyph sits
+    and how wide it is against its neighbours, which is what tells an "m" from
+    an "n" when both touch the next character.
+
+    Parameters
+    ----------
+    ink : ndarray of float32, shape (H, W)
+        Ink levels (see :func:`cvcaptcha.preprocess.ink_levels`).
+    centres : ndarray of float, shape (m,)
+        Window centres in pixels; windows past the edges see blank paper.
+    width : float
+        Window width in pixels.
+    size : (height, width)
+        Output size of each window.
+
+    Returns
+    -------
+    ndarray of float32, shape (m, size[0] * size[1])
+
+    Examples
+    --------
+    >>> ink_windows(np.ones((20, 50), np.float32), np.array([0.0, 25.0]), 10, (8, 4)).shape
+    (2, 32)
+    """
+    half = max(1, int(round(width / 2)))
+    padded = np.pad(ink, ((0, 0), (half, half)))
+    out = np.empty((len(centres), size[0] * size[1]), np.float32)
+    for i, c in enumerate(np.round(np.asarray(centres)).astype(int)):
+        a = int(np.clip(c, 0, ink.shape[1]))
+        window = padded[:, a:a + 2 * half]
+        out[i] = cv2.resize(window, (size[1], size[0]), interpolation=cv2.INTER_AREA).ravel()
+    return out
+
+
+#: Feature kinds read from windows of the whole captcha (its :func:`hog_map`
+#: or its ink levels), not from crops of the binary mask.
+WINDOW_FEATURES: tuple[str, ...] = ("hogmap", "ink")
 
 
 def check_features(kind: str) -> None:
@@ -230,5 +270,5 @@ def compute_features(crops: np.ndarray, kind: str = "hog", **params: int) -> np.
     """Features of a registered kind for a stack of crops."""
     check_features(kind)
     if kind not in FEATURES:
-        raise ConfigError(f"features {kind!r} come from a whole-image HOG map, not from crops")
+        raise ConfigError(f"features {kind!r} come from windows of the whole image, not crops")
     return FEATURES[kind](crops, **params)

@@ -39,6 +39,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
     "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    "cvcaptcha.models.CappedPCA",
 )
 _MEMBERS = {"model.json", "arrays.npz", "classifier.skops", "classifier.xgb.json"}
 #: Refuse archives that would unpack to more than this (zip bombs).

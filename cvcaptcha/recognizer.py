@@ -8,21 +8,22 @@ label length, the alphabet and the typical character width.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import ConfigError, LabelError
 from .features import (
-    WINDOW_FEATURES,
     char_crops,
     check_features,
     compute_features,
     hog_map,
+    ink_windows,
     window_features,
 )
 from .io import ImageLike, check_labels, read_image
@@ -41,11 +42,12 @@ class Prepared:
 
     mask: np.ndarray
     scale: float
-    hog: np.ndarray | None = None
+    ink: np.ndarray
+    hog: np.ndarray
 
 
 def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
-    """Resize, binarise and (for window features) take the HOG map of one grey image.
+    """Resize, binarise, measure ink levels and take the HOG map of one grey image.
 
     ``params`` holds the recognizer's front-end parameters (see
     :meth:`CaptchaRecognizer.front_params`); nothing here depends on the
@@ -56,12 +58,9 @@ def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
     mask = preprocess(
         gray, params["threshold"], params["open_frac"], params["speck_frac"], params["line_frac"]
     )
-    hog = None
-    if params["features"] in WINDOW_FEATURES:
-        hog = hog_map(
-            ink_levels(gray), params["hog_orientations"], params["hog_cell"], params["hog_block"]
-        )
-    return Prepared(mask, scale, hog)
+    ink = ink_levels(gray)
+    hog = hog_map(ink, params["hog_orientations"], params["hog_cell"], params["hog_block"])
+    return Prepared(mask, scale, ink, hog.astype(np.float32))
 
 
 def prepare_all(images: list[np.ndarray], params: dict[str, Any]) -> list[Prepared]:
@@ -71,9 +70,29 @@ def prepare_all(images: list[np.ndarray], params: dict[str, Any]) -> list[Prepar
 
 #: Parameters of the front end: a change to any of them invalidates cached preparation.
 FRONT_PARAMS: tuple[str, ...] = (
-    "height", "threshold", "open_frac", "speck_frac", "line_frac", "features",
+    "height", "threshold", "open_frac", "speck_frac", "line_frac",
     "hog_orientations", "hog_cell", "hog_block",
 )
+
+#: The locator's window is a character plus this fraction of its width on each
+#: side: enough of the neighbours to tell a centred window from a straddling one.
+LOCATOR_CONTEXT: float = 0.2
+
+
+def softmax_proba(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """Class probabilities of a multinomial (or binary) linear model, in plain numpy.
+
+    Examples
+    --------
+    >>> softmax_proba(np.zeros((1, 2)), np.zeros((3, 2)), np.zeros(3)).round(3).tolist()
+    [[0.333, 0.333, 0.333]]
+    """
+    logits = X @ coef.T + intercept
+    if logits.shape[1] == 1:  # binary: the one column is the second class's log-odds
+        logits = np.hstack([np.zeros_like(logits), logits])
+    logits -= logits.max(axis=1, keepdims=True)
+    odds = np.exp(logits)
+    return odds / odds.sum(axis=1, keepdims=True)
 
 
 @dataclass
@@ -186,25 +205,25 @@ class CaptchaRecognizer(BaseEstimator):
 
     def __init__(
         self,
-        height: int = 48,
+        height: int = 32,
         threshold: str = "otsu",
         open_frac: float = 0.0,
         speck_frac: float = 0.002,
         line_frac: float = 0.07,
         segmenter: str = "window",
         align_rounds: int = 1,
-        augment: int = 2,
+        augment: int = 4,
         jitter: float = 0.2,
         reject: float = 4.0,
         reject_overlap: float = 0.5,
-        char_height: int = 32,
-        char_width: int = 24,
-        context: float = 0.2,
-        features: str = "hogmap",
+        char_height: int = 24,
+        char_width: int = 20,
+        context: float = 0.35,
+        features: str = "ink",
         hog_orientations: int = 9,
         hog_cell: int = 4,
         hog_block: int = 2,
-        classifier: Any = "logistic",
+        classifier: Any = "svm",
         random_state: int = 0,
         memory: Any = None,
         verbose: bool = False,
@@ -276,24 +295,26 @@ class CaptchaRecognizer(BaseEstimator):
         memory = self.memory if isinstance(self.memory, Memory) else Memory(self.memory, verbose=0)
         return memory.cache(prepare_all)(grays, self.front_params())
 
-    def _window_cells(self) -> int:
-        """Width of a character window in HOG cells: a character plus context."""
+    def _window_cells(self, context: float) -> int:
+        """Width in HOG cells of a window holding a character plus ``context``."""
         width = self.segmenter_.char_width_ if hasattr(self.segmenter_, "char_width_") else 0.0
-        cells = int(round(width * (1 + 2 * self.context) / self.hog_cell))
+        cells = int(round(width * (1 + 2 * context) / self.hog_cell))
         return max(self.hog_block, cells)
 
-    def _starts(self, cuts: np.ndarray) -> np.ndarray:
+    def _starts(self, cuts: np.ndarray, context: float) -> np.ndarray:
         """First HOG cell column of the window centred on each slice."""
         centres = cuts.mean(axis=1) / self.hog_cell
-        return np.round(centres - self._window_cells() / 2).astype(int)
+        return np.round(centres - self._window_cells(context) / 2).astype(int)
 
     def _features(self, prep: Prepared, cuts: np.ndarray) -> np.ndarray:
-        """Features of each slice: a window of the HOG map centred on it, or its
-        crop widened by the context margin on both sides."""
+        """The reading classifier's features of each slice (see ``features``)."""
         width = getattr(self.segmenter_, "char_width_", 0.0)
-        if prep.hog is not None:
-            blocks = self._window_cells() - self.hog_block + 1
-            return window_features(prep.hog, self._starts(cuts), blocks)
+        if self.features == "hogmap":
+            blocks = self._window_cells(self.context) - self.hog_block + 1
+            return window_features(prep.hog, self._starts(cuts, self.context), blocks)
+        if self.features == "ink":
+            size = (self.char_height, self.char_width)
+            return ink_windows(prep.ink, cuts.mean(axis=1), width * (1 + 2 * self.context), size)
         margin = int(round(self.context * width))
         if margin:
             cuts = np.clip(cuts + np.array([-margin, margin]), 0, prep.mask.shape[1])
@@ -350,16 +371,19 @@ class CaptchaRecognizer(BaseEstimator):
         self.alphabet_ = alphabet
         self.segmenter_ = segmenter
         rng = np.random.default_rng(self.random_state)
-        self.classifier_ = self._fit_classifier(preps, cuts, targets, rng)
         rounds = self.align_rounds if segmenter.guided else 0
+        if segmenter.guided:
+            self._fit_locator(preps, cuts, targets, rng)
         for _ in range(rounds):
             tables = self._tables(preps)
             cuts = [
-                segmenter.cut(p.mask, n_chars, scorer=self._scorer(p, table, t))
+                segmenter.cut(p.mask, n_chars, scorer=self._scorer(table, t))
                 for p, table, t in zip(preps, tables, self._progress(targets, "align"))
             ]
             segmenter.set_widths(np.concatenate([c[:, 1] - c[:, 0] for c in cuts]))
-            self.classifier_ = self._fit_classifier(preps, cuts, targets, rng)
+            self._fit_locator(preps, cuts, targets, rng)
+        X, y = self._training_set(preps, cuts, targets, rng, self._features, reject=False)
+        self.classifier_ = self._classifier_estimator().fit(X, y)
         self.image_shape_ = tuple(
             int(v) for v in np.median([self._original_shape(p) for p in preps], axis=0)
         )
@@ -378,38 +402,67 @@ class CaptchaRecognizer(BaseEstimator):
         h, w = prep.mask.shape
         return int(round(h / prep.scale)), int(round(w / prep.scale))
 
-    def _fit_classifier(
+    def _training_set(
         self,
         preps: list[Prepared],
         cuts: list[np.ndarray],
         targets: np.ndarray,
         rng: np.random.Generator,
-    ) -> BaseEstimator:
-        """A fresh classifier trained on the characters ``cuts`` give.
+        features: Callable[[Prepared, np.ndarray], np.ndarray],
+        reject: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Features and class indices of the characters ``cuts`` give.
 
-        For guided segmenters it also learns a reject class (index
-        ``len(alphabet_)``) from lattice slices that straddle two characters, so
-        that a misplaced slice scores low instead of looking like some character.
+        Each character also appears ``augment`` more times, moved sideways by up
+        to ``jitter`` of its width; with ``reject``, misplaced lattice slices
+        (straddling two characters) are added as one more class, index
+        ``len(alphabet_)``.
         """
-        n_reject = int(round(self.reject * self.n_chars_)) if self.segmenter_.guided else 0
+        n_reject = int(round(self.reject * self.n_chars_)) if reject else 0
         spread = self.jitter * getattr(self.segmenter_, "char_width_", 0.0)
         X, y = [], []
         for prep, cut, target in zip(preps, cuts, targets):
-            width = prep.mask.shape[1]
             slices = cut
             labels = target
             if self.augment and spread >= 0.5:
                 moved = np.repeat(cut, self.augment, axis=0)
                 moved = moved + np.round(rng.uniform(-spread, spread, (len(moved), 1))).astype(int)
-                slices = np.concatenate([cut, np.clip(moved, 0, width)])
+                slices = np.concatenate([cut, np.clip(moved, 0, prep.mask.shape[1])])
                 labels = np.concatenate([target, np.repeat(target, self.augment)])
             if n_reject:
                 wrong = self._misplaced(prep.mask, cut, n_reject, rng)
                 slices = np.concatenate([slices, wrong])
                 labels = np.concatenate([labels, np.full(len(wrong), len(self.alphabet_))])
-            X.append(self._features(prep, slices))
+            X.append(features(prep, slices))
             y.append(labels)
-        return self._classifier_estimator().fit(np.concatenate(X), np.concatenate(y))
+        return np.concatenate(X), np.concatenate(y)
+
+    def _locator_features(self, prep: Prepared, cuts: np.ndarray) -> np.ndarray:
+        """HOG-map windows the locator reads, centred on each slice."""
+        blocks = self._window_cells(LOCATOR_CONTEXT) - self.hog_block + 1
+        return window_features(prep.hog, self._starts(cuts, LOCATOR_CONTEXT), blocks)
+
+    def _fit_locator(
+        self,
+        preps: list[Prepared],
+        cuts: list[np.ndarray],
+        targets: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        """Train the locator: a linear model over HOG-map windows that scores
+        where characters are centred, for guided segmenters.
+
+        It learns every character class plus a reject class of misplaced
+        windows, so a window between two characters scores low. Kept as plain
+        arrays (``locator_coef_``, ``locator_intercept_``, ``locator_classes_``)
+        and applied with numpy: scoring every window position of a captcha is
+        then one small matrix product.
+        """
+        X, y = self._training_set(preps, cuts, targets, rng, self._locator_features, reject=True)
+        model = LogisticRegression(C=1.0, max_iter=1000).fit(X, y)
+        self.locator_coef_ = model.coef_.astype(np.float32)
+        self.locator_intercept_ = model.intercept_.astype(np.float32)
+        self.locator_classes_ = model.classes_.astype(int)
 
     def _misplaced(
         self, mask: np.ndarray, cuts: np.ndarray, count: int, rng: np.random.Generator
@@ -427,52 +480,42 @@ class CaptchaRecognizer(BaseEstimator):
         return pool[rng.choice(len(pool), min(count, len(pool)), replace=False)]
 
     def _class_proba(self, X: np.ndarray) -> np.ndarray:
-        """Classifier probabilities with columns following ``alphabet_``; the
-        reject class, if any, is left out, so a row sums to less than one when
-        the slice looks misplaced."""
+        """The reading classifier's probabilities, columns following ``alphabet_``."""
         proba = self.classifier_.predict_proba(X)
-        full = np.zeros((len(proba), len(self.alphabet_) + 1))
+        full = np.zeros((len(proba), len(self.alphabet_)))
         full[:, self.classifier_.classes_] = proba
-        return full[:, : len(self.alphabet_)]
+        return full
 
-    def _tables(self, preps: list[Prepared], chunk: int = 256) -> list[np.ndarray | None]:
-        """For window features: the probabilities of every window position of
-        each captcha, from one classifier call per ``chunk`` captchas.
+    def _tables(self, preps: list[Prepared], chunk: int = 256) -> list[np.ndarray]:
+        """The locator's character probabilities at every window position of each
+        captcha, one matrix product per ``chunk`` captchas.
 
-        Every candidate the segmenter can ask about is one of these windows, so
-        segmentation and reading then only look rows up, and a batch of
-        captchas costs one ``predict_proba`` instead of one per captcha.
+        Every candidate a guided segmenter can ask about is one of these
+        windows, so segmentation then only looks rows up. Columns follow
+        ``alphabet_``; the reject class is left out, so a row sums to less than
+        one where the window looks misplaced.
         """
-        if not preps or preps[0].hog is None:
-            return [None] * len(preps)
-        blocks = self._window_cells() - self.hog_block + 1
-        tables: list[np.ndarray | None] = []
+        blocks = self._window_cells(LOCATOR_CONTEXT) - self.hog_block + 1
+        tables: list[np.ndarray] = []
         for i in range(0, len(preps), chunk):
             part = preps[i:i + chunk]
             counts = [max(1, p.hog.shape[1] - blocks + 1) for p in part]
             X = np.concatenate(
                 [window_features(p.hog, np.arange(n), blocks) for p, n in zip(part, counts)]
             )
-            tables.extend(np.split(self._class_proba(X), np.cumsum(counts)[:-1]))
+            proba = softmax_proba(X, self.locator_coef_, self.locator_intercept_)
+            full = np.zeros((len(X), len(self.alphabet_) + 1), np.float32)
+            full[:, self.locator_classes_] = proba
+            tables.extend(np.split(full[:, :-1], np.cumsum(counts)[:-1]))
         return tables
 
-    def _proba(
-        self, prep: Prepared, intervals: np.ndarray, table: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Probability of each character (columns of ``alphabet_``) for each slice:
-        looked up in the captcha's window ``table`` when there is one."""
-        if table is not None:
-            return table[np.clip(self._starts(intervals), 0, len(table) - 1)]
-        return self._class_proba(self._features(prep, intervals))
-
-    def _scorer(
-        self, prep: Prepared, table: np.ndarray | None, targets: np.ndarray | None = None
-    ) -> Scorer:
-        """A lattice scorer for one captcha: log-probability of the best class, or
-        of ``targets[k]`` at position ``k`` for forced alignment."""
+    def _scorer(self, table: np.ndarray, targets: np.ndarray | None = None) -> Scorer:
+        """A lattice scorer from a captcha's locator table: log-probability of the
+        best class, or of ``targets[k]`` at position ``k`` for forced alignment."""
 
         def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
-            logp = np.log(np.clip(self._proba(prep, intervals, table), 1e-6, 1.0))
+            rows = np.clip(self._starts(intervals, LOCATOR_CONTEXT), 0, len(table) - 1)
+            logp = np.log(np.clip(table[rows], 1e-6, 1.0))
             if targets is None:
                 return np.repeat(logp.max(axis=1, keepdims=True), self.n_chars_, axis=1)
             return logp[:, targets]
@@ -480,13 +523,21 @@ class CaptchaRecognizer(BaseEstimator):
         return score
 
     def _read(self, preps: list[Prepared]) -> list[tuple[np.ndarray, np.ndarray, bool | None]]:
-        """Cuts (working scale), class probabilities and exact-count status of each captcha."""
-        out = []
-        for prep, table in zip(preps, self._tables(preps)):
-            scorer = self._scorer(prep, table) if self.segmenter_.guided else None
-            cuts, status = self.segmenter_.cut_status(prep.mask, self.n_chars_, scorer)
-            out.append((cuts, self._proba(prep, cuts, table), status))
-        return out
+        """Cuts (working scale), class probabilities and exact-count status of each
+        captcha; one reading-classifier call for the whole batch."""
+        guided = self.segmenter_.guided
+        tables = self._tables(preps) if guided else [None] * len(preps)
+        found = [
+            self.segmenter_.cut_status(
+                p.mask, self.n_chars_, self._scorer(table) if table is not None else None
+            )
+            for p, table in zip(preps, tables)
+        ]
+        if not found:
+            return []
+        X = np.concatenate([self._features(p, cuts) for p, (cuts, _) in zip(preps, found)])
+        proba = np.split(self._class_proba(X), len(found))
+        return [(cuts, pr, status) for (cuts, status), pr in zip(found, proba)]
 
     def predict_details(self, images: Sequence[ImageLike]) -> list[Prediction]:
         """Read each captcha, with per-character confidences and the cuts used

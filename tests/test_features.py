@@ -13,6 +13,7 @@ from cvcaptcha.features import (
     compute_features,
     hog_features,
     hog_map,
+    ink_windows,
     window_features,
 )
 
@@ -71,5 +72,14 @@ def test_compute_features_names_kinds() -> None:
     assert compute_features(crops, "pixels").shape == (2, 256)
     with pytest.raises(ConfigError, match="unknown features"):
         compute_features(crops, "sift")
-    with pytest.raises(ConfigError, match="HOG map"):
+    with pytest.raises(ConfigError, match="windows"):
         compute_features(crops, "hogmap")
+
+
+def test_ink_windows_centre_and_pad_with_blank_paper() -> None:
+    ink = np.zeros((20, 60), np.float32)
+    ink[:, 28:32] = 1.0  # one vertical stroke at x = 30
+    wins = ink_windows(ink, np.array([30.0, 0.0, 59.0]), 20, (10, 10))
+    centred = wins[0].reshape(10, 10)
+    assert centred[:, 4:6].min() > 0.9 and centred[:, :3].max() == 0.0
+    assert wins[1].max() == 0.0 and wins[2].max() == 0.0  # nothing near the edges

@@ -9,7 +9,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from cvcaptcha.errors import ConfigError
-from cvcaptcha.models import CLASSIFIERS, classifier_name, make_classifier
+from cvcaptcha.models import CLASSIFIERS, CappedPCA, classifier_name, make_classifier
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +35,15 @@ def test_every_classifier_fits_indices_and_predicts_proba_without_warnings(name,
 
 
 def test_bare_svc_parameters_reach_the_wrapped_svc() -> None:
-    assert make_classifier("svm", C=3.0).estimator.C == 3.0
+    assert make_classifier("svm", C=3.0).get_params()["svm__estimator__C"] == 3.0
+    assert make_classifier("svm", n_components=8).get_params()["pca__n_components"] == 8
     assert make_classifier("logistic", C=0.5).C == 0.5
+
+
+def test_capped_pca_keeps_what_small_data_holds() -> None:
+    X = np.random.default_rng(0).random((6, 40))
+    assert CappedPCA(64).fit(X).transform(X).shape == (6, 6)
+    assert CappedPCA(4).fit(X).transform(X).shape == (6, 4)
 
 
 def test_unknown_name_or_parameter_raises_config_error() -> None:
