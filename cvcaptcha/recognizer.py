@@ -205,7 +205,7 @@ class CaptchaRecognizer(BaseEstimator):
 
     def __init__(
         self,
-        height: int = 32,
+        height: int = 40,
         threshold: str = "otsu",
         open_frac: float = 0.0,
         speck_frac: float = 0.002,
@@ -382,7 +382,9 @@ class CaptchaRecognizer(BaseEstimator):
             ]
             segmenter.set_widths(np.concatenate([c[:, 1] - c[:, 0] for c in cuts]))
             self._fit_locator(preps, cuts, targets, rng)
-        X, y = self._training_set(preps, cuts, targets, rng, self._features, reject=False)
+        X, y = self._training_set(
+            preps, cuts, targets, rng, self._features, self.augment, reject=False
+        )
         self.classifier_ = self._classifier_estimator().fit(X, y)
         self.image_shape_ = tuple(
             int(v) for v in np.median([self._original_shape(p) for p in preps], axis=0)
@@ -409,6 +411,7 @@ class CaptchaRecognizer(BaseEstimator):
         targets: np.ndarray,
         rng: np.random.Generator,
         features: Callable[[Prepared, np.ndarray], np.ndarray],
+        augment: int,
         reject: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Features and class indices of the characters ``cuts`` give.
@@ -424,11 +427,11 @@ class CaptchaRecognizer(BaseEstimator):
         for prep, cut, target in zip(preps, cuts, targets):
             slices = cut
             labels = target
-            if self.augment and spread >= 0.5:
-                moved = np.repeat(cut, self.augment, axis=0)
+            if augment and spread >= 0.5:
+                moved = np.repeat(cut, augment, axis=0)
                 moved = moved + np.round(rng.uniform(-spread, spread, (len(moved), 1))).astype(int)
                 slices = np.concatenate([cut, np.clip(moved, 0, prep.mask.shape[1])])
-                labels = np.concatenate([target, np.repeat(target, self.augment)])
+                labels = np.concatenate([target, np.repeat(target, augment)])
             if n_reject:
                 wrong = self._misplaced(prep.mask, cut, n_reject, rng)
                 slices = np.concatenate([slices, wrong])
@@ -456,10 +459,13 @@ class CaptchaRecognizer(BaseEstimator):
         windows, so a window between two characters scores low. Kept as plain
         arrays (``locator_coef_``, ``locator_intercept_``, ``locator_classes_``)
         and applied with numpy: scoring every window position of a captcha is
-        then one small matrix product.
+        then one small matrix product. One jittered copy per character is enough
+        here (the reading classifier gets ``augment``), which keeps this fit fast.
         """
-        X, y = self._training_set(preps, cuts, targets, rng, self._locator_features, reject=True)
-        model = LogisticRegression(C=1.0, max_iter=1000).fit(X, y)
+        X, y = self._training_set(
+            preps, cuts, targets, rng, self._locator_features, min(self.augment, 1), reject=True
+        )
+        model = LogisticRegression(C=1.0, max_iter=300).fit(X, y)
         self.locator_coef_ = model.coef_.astype(np.float32)
         self.locator_intercept_ = model.intercept_.astype(np.float32)
         self.locator_classes_ = model.classes_.astype(int)
