@@ -398,6 +398,78 @@ def _add_learning_curve(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_learning_curve)
 
 
+# -- search -------------------------------------------------------------------
+def _search(args: argparse.Namespace) -> int:
+    from .io import load_dataset
+    from .search import load_grid, run_search
+
+    grid = load_grid(args.grid)  # a bad grid fails here, before any work
+    base = build_recognizer(_read_config(args.config))
+    data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=True)
+    try:
+        result = run_search(
+            data.images, data.labels, grid, args.output, cv=args.cv, jobs=args.jobs,
+            backend=args.backend, scheduler=args.scheduler, halving=args.halving, seed=args.seed,
+            cache_dir=args.cache_dir, base=base, force=args.force, progress=True,
+        )
+    except KeyboardInterrupt:
+        _error(f"interrupted; finished configurations are kept in {args.output}: "
+               "run the same command again to resume")
+        return 130
+    best = result.best
+    print(f"{len(result.rows)} configurations ({result.ran} run now) in {result.seconds:.0f} s; "
+          f"results in {result.out_dir}")
+    if best is not None:
+        print(f"best: captcha accuracy {best['captcha_accuracy']:.4f} with {best['config']}")
+    return 0
+
+
+def _add_search(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "search", help="cross-validated grid search over the whole pipeline",
+        description="Cross-validate every configuration of a scikit-learn parameter grid of "
+        "recognizer parameters (GRID.json: an object, or a list of objects, of parameter names "
+        "-- classifier parameters as classifier__<name> -- to lists of values) on shuffled, "
+        "seeded K folds. Writes OUT_DIR/results.csv (one row per configuration), summary.md "
+        "and best.model (the best configuration refitted on all captchas). Finished "
+        "configurations are saved as the search goes: after Ctrl-C, the same command resumes. "
+        "The front end (resizing, binarisation, HOG maps) is cached on disk per front-end "
+        "setting and reused across classifier settings, segmenters and folds.",
+    )
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("--grid", required=True, metavar="GRID.json", help="parameter grid")
+    p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="folder to write")
+    p.add_argument("--cv", type=int, default=3, help="number of folds (default 3)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel workers (default 1)")
+    p.add_argument(
+        "--backend", choices=("loky", "dask"), default="loky",
+        help="loky: local processes; dask: a Dask cluster (needs cvcaptcha[dask])",
+    )
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster of "
+        "--jobs workers)",
+    )
+    p.add_argument(
+        "--halving", action="store_true",
+        help="successive halving: weak configurations see only part of the captchas; "
+        "measures captcha accuracy only and resumes only a finished search",
+    )
+    p.add_argument("--seed", type=int, default=0, help="fold shuffle seed (default 0)")
+    p.add_argument(
+        "--cache-dir", metavar="DIR",
+        help="front-end cache (default OUT_DIR/cache; safe to share between workers and "
+        "searches, delete it to reclaim space; with a remote Dask cluster, a path every "
+        "worker can write)",
+    )
+    p.add_argument("--config", metavar="FILE.json", help="base recognizer parameters")
+    p.add_argument("--skip-bad", action="store_true", help="leave out unreadable images")
+    p.add_argument(
+        "--force", action="store_true", help="replace the results of a different search in OUT_DIR"
+    )
+    p.set_defaults(func=_search)
+
+
 VERBS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_generate,
     _add_train,
@@ -407,6 +479,7 @@ VERBS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_report,
     _add_inspect,
     _add_learning_curve,
+    _add_search,
 ]
 
 

@@ -114,7 +114,7 @@ def _check_classifier_param(key: str, value: Any, classifier: str) -> None:
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{key!r}: {exc}") from None
     elif not _type_ok(value, params[path]):
-        raise ConfigError(f"{key!r}: {value!r} is not a {type(params[path]).__name__}")
+        raise ConfigError(f"{key!r}: expected {type(params[path]).__name__}, got {value!r}")
 
 
 def _check_value(key: str, value: Any, own: dict[str, Any], classifiers: list[Any]) -> None:
@@ -122,7 +122,7 @@ def _check_value(key: str, value: Any, own: dict[str, Any], classifiers: list[An
         for name in classifiers:
             _check_classifier_param(key, value, name)
     elif not _type_ok(value, own[key]):
-        raise ConfigError(f"{key!r}: {value!r} is not a {type(own[key]).__name__}")
+        raise ConfigError(f"{key!r}: expected {type(own[key]).__name__}, got {value!r}")
     elif key in NAMED and value not in NAMED[key]:
         raise ConfigError(f"{key!r}: unknown name {value!r}; choose from {', '.join(NAMED[key])}")
 
