@@ -104,7 +104,8 @@ def test_search_writes_results_summary_and_best_model(data, tmp_path):
     assert "## Top configurations" in summary and "### `segmenter`" in summary
     model = load_model(tmp_path / "best.model")
     best = result.best
-    assert best is not None and best["config"] == rows[[r["rank"] for r in rows].index("1")]["config"]
+    top = next(r for r in rows if r["rank"] == "1")
+    assert best is not None and best["config"] == top["config"]
     assert model.segmenter == best["params"]["segmenter"]
     assert model.memory is None
     assert len(model.predict(data.images[:3])) == 3
