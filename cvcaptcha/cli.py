@@ -470,6 +470,37 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_search)
 
 
+# -- serve --------------------------------------------------------------------
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from .serve import serve
+    except ImportError as exc:
+        raise CvCaptchaError(
+            f"serve needs {exc.name or 'fastapi and uvicorn'}: pip install 'cvcaptcha[serve]'"
+        ) from None
+    if args.workers < 1 or args.max_body < 1:
+        raise ConfigError("--workers and --max-body must be positive")
+    serve(args.model, args.host, args.port, args.workers, args.max_body)
+    return 0
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve", help="answer predictions over HTTP",
+        description="Serve a model over HTTP: POST /predict (raw image body or multipart "
+        "'file'), POST /predict/batch (multipart), GET /healthz, GET /model.",
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument(
+        "--max-body", type=int, default=5_000_000,
+        help="largest request body in bytes; larger ones get 413 (default 5000000)",
+    )
+    p.set_defaults(func=_serve)
+
+
 VERBS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_generate,
     _add_train,
@@ -480,6 +511,7 @@ VERBS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_inspect,
     _add_learning_curve,
     _add_search,
+    _add_serve,
 ]
 
 
