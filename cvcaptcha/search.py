@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid
+from threadpoolctl import threadpool_limits
 
 from .errors import ConfigError, CvCaptchaError
 from .features import FEATURES, WINDOW_FEATURES
@@ -265,12 +266,18 @@ def captcha_accuracy(
 # -- backends -----------------------------------------------------------------
 @contextmanager
 def parallel_backend(backend: str, jobs: int, scheduler: str | None = None) -> Iterator[int]:
-    """Run joblib work on ``backend``; yields the ``n_jobs`` to give scikit-learn.
+    """Run joblib work on ``backend``; yields how many tasks can run at once.
 
     ``"loky"`` uses ``jobs`` local processes. ``"dask"`` runs joblib's Dask
     backend on a :class:`distributed.Client`: of the cluster at ``scheduler``
-    (an address such as ``tcp://host:8786``), or of a local cluster of ``jobs``
-    single-threaded worker processes.
+    (an address such as ``tcp://host:8786``; the count is then its worker
+    threads), or of a local cluster of ``jobs`` single-threaded worker processes.
+
+    A cluster of several machines: start ``dask-scheduler`` on one, then
+    ``dask-worker tcp://SCHEDULER:8786 --nworkers N --nthreads 1`` on each
+    machine (every one with cvcaptcha installed, the same version), and pass
+    the scheduler's address. Workers only need the images the search sends
+    them; the front-end cache path must be writable on every worker.
     """
     if backend == "loky":
         if scheduler:
@@ -298,8 +305,10 @@ def parallel_backend(backend: str, jobs: int, scheduler: str | None = None) -> I
         )
         client = Client(cluster)
     try:
-        with joblib.parallel_backend("dask"):
-            yield -1
+        # Dask's worker processes start with one BLAS thread, as loky's do; in-process
+        # workers share this process, so limit it too, or BLAS sums would differ.
+        with threadpool_limits(1), joblib.parallel_backend("dask"):
+            yield max(1, sum(client.nthreads().values()))
     finally:
         client.close()
         if cluster is not None:
@@ -598,7 +607,7 @@ def run_search(
         Replace the results of a different search found in ``out_dir``.
     chunk : int, optional
         Configurations per ``GridSearchCV`` call, i.e. between two saves of
-        ``results.csv`` (default ``2 * jobs``, at least 2).
+        ``results.csv`` (default: twice the number of workers, at least 2).
     progress : bool
         Show a progress bar with the time left.
 
@@ -644,7 +653,6 @@ def run_search(
     pending = [p for p in configs if config_key(p) not in done]
     X, y = _indexable(images), [str(t) for t in labels]
     folds = KFold(cv, shuffle=True, random_state=seed)
-    size = len(pending) if halving else max(2, chunk or 2 * jobs)
     from tqdm.auto import tqdm
 
     def save() -> list[dict[str, Any]]:
@@ -656,6 +664,7 @@ def run_search(
         total=len(configs), initial=len(configs) - len(pending), unit="config",
         desc="search", disable=not progress, smoothing=0.1,
     ) as bar:
+        size = max(1, len(pending)) if halving else max(2, chunk or 2 * n_jobs)
         for i in range(0, len(pending), size):
             part = pending[i:i + size]
             for row in _evaluate(base, part, X, y, folds, n_jobs, halving, seed):

@@ -165,6 +165,7 @@ def test_halving_scores_every_configuration(data, tmp_path):
     resources = [r["n_resources"] for r in result.rows]
     assert max(resources) > min(resources)  # weak configurations stopped early
     assert (tmp_path / "best.model").exists()
+    assert run_search(data.images, data.labels, TINY, tmp_path, cv=3, halving=True).ran == 0
 
 
 def test_dask_gives_the_same_scores_as_loky(data, tmp_path):
