@@ -79,10 +79,31 @@ def _is_xgboost(estimator: Any) -> bool:
     return type(estimator).__module__.startswith("xgboost")
 
 
-def model_bytes(model: CaptchaRecognizer) -> bytes:
-    """Serialise a fitted recognizer to the bytes of a model file."""
-    import skops.io as sio
+def model_state(model: CaptchaRecognizer) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Everything of a fitted recognizer but its classifier, as JSON-able data and arrays.
 
+    This is what a model file keeps in ``model.json`` and ``arrays.npz``; other
+    formats (see :mod:`cvcaptcha.export`) reuse it with another classifier.
+
+    Parameters
+    ----------
+    model : CaptchaRecognizer
+        A fitted recognizer.
+
+    Returns
+    -------
+    meta : dict
+        Format tag and version, cvcaptcha version, parameters, the classifier's
+        registry name (``None`` for a custom estimator), fitted attributes and
+        segmenter state; arrays are replaced by ``{"$array": name}``.
+    arrays : dict of str to ndarray
+        The arrays ``meta`` names.
+
+    Raises
+    ------
+    ModelFileError
+        The recognizer is not fitted.
+    """
     if not hasattr(model, "classifier_"):
         raise ModelFileError("the recognizer is not fitted; nothing to save")
     arrays: dict[str, np.ndarray] = {}
@@ -102,6 +123,14 @@ def model_bytes(model: CaptchaRecognizer) -> bytes:
             "state": _encode(vars(model.segmenter_), "segmenter/", arrays),
         },
     }
+    return meta, arrays
+
+
+def model_bytes(model: CaptchaRecognizer) -> bytes:
+    """Serialise a fitted recognizer to the bytes of a model file."""
+    import skops.io as sio
+
+    meta, arrays = model_state(model)
     buf = _io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("model.json", json.dumps(meta, indent=1, sort_keys=True))
@@ -143,7 +172,22 @@ def save_model(model: CaptchaRecognizer, path: str | os.PathLike, overwrite: boo
         raise ModelFileError(f"{path} exists; refusing to overwrite it")
     if path.exists() and path.is_dir():
         raise ModelFileError(f"{path} is a folder")
-    data = model_bytes(model)
+    return write_atomically(path, model_bytes(model))
+
+
+def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
+
+    A failure never leaves a half-written file nor destroys an existing one.
+    Missing parent folders are created; the file gets the usual permissions
+    (the umask's), not :func:`tempfile.mkstemp`'s private ones.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -216,10 +260,44 @@ def model_from_bytes(data: bytes) -> CaptchaRecognizer:
                 f"by cvcaptcha {__version__} (reads version {FORMAT_VERSION})"
             )
         classifier = _load_classifier(zf, names)
+    return model_from_state(meta, arrays, classifier)
+
+
+def model_from_state(
+    meta: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    classifier: Any,
+    estimator: Any = None,
+) -> CaptchaRecognizer:
+    """Rebuild a fitted recognizer from :func:`model_state` output and a fitted classifier.
+
+    Parameters
+    ----------
+    meta, arrays
+        As returned by :func:`model_state` (the format tag is not checked here).
+    classifier : object
+        The fitted reader, set as ``classifier_``: anything with
+        ``predict_proba`` and ``classes_``.
+    estimator : object, optional
+        The recognizer's ``classifier`` parameter when ``meta`` names no
+        registered classifier; default: an unfitted clone of ``classifier``.
+
+    Returns
+    -------
+    CaptchaRecognizer
+
+    Raises
+    ------
+    ModelFileError
+        ``meta`` or ``arrays`` are incomplete or inconsistent.
+    """
     try:
         params = _decode(meta["params"], arrays)
         model = CaptchaRecognizer(**params)
-        model.set_params(classifier=meta["classifier"] or clone(classifier))
+        if meta["classifier"]:
+            model.set_params(classifier=meta["classifier"])
+        else:
+            model.set_params(classifier=clone(classifier) if estimator is None else estimator)
         segmenter = make_segmenter(meta["segmenter"]["name"])
         for key, value in _decode(meta["segmenter"]["state"], arrays).items():
             setattr(segmenter, key, value)
