@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from cvcaptcha import CaptchaRecognizer, load_dataset, save_model
+from cvcaptcha.cli import main
+from cvcaptcha.errors import ConfigError, ModelFileError
+
+pytest.importorskip("skl2onnx")
+pytest.importorskip("onnxruntime")
+
+from cvcaptcha.export import (  # noqa: E402
+    OnnxClassifier,
+    export_onnx,
+    load_onnx,
+    sidecar_path,
+)
+
+#: Recognizers exported in the agreement tests: the default reader (CappedPCA +
+#: calibrated SVM) on cheap segmentation, logistic, and a tiny XGBoost.
+READERS = {
+    "svm": {"segmenter": "equal", "augment": 1},
+    "logistic": {"segmenter": "equal", "classifier": "logistic"},
+    "xgboost": {
+        "segmenter": "equal", "augment": 0, "classifier": "xgboost",
+        "classifier__n_estimators": 5, "classifier__max_depth": 2,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def test_images(synth_test_dir: Path) -> list[np.ndarray]:
+    return load_dataset(synth_test_dir).images
+
+
+@pytest.fixture(scope="module", params=list(READERS))
+def exported(
+    request: pytest.FixtureRequest, synth_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[CaptchaRecognizer, Path]:
+    """A fitted recognizer of each reader kind and its ONNX export."""
+    if request.param == "xgboost":
+        pytest.importorskip("onnxmltools")
+    data = load_dataset(synth_dir)
+    model = CaptchaRecognizer().set_params(**READERS[request.param])
+    model.fit(data.images, data.labels)
+    path = tmp_path_factory.mktemp("onnx") / f"{request.param}.onnx"
+    export_onnx(model, path)
+    return model, path
+
+
+def test_onnx_probabilities_agree_with_native(exported, test_images) -> None:
+    model, path = exported
+    loaded = load_onnx(path, threads=1)
+    assert isinstance(loaded.classifier_, OnnxClassifier)
+    X = np.concatenate(model.char_features(test_images))
+    native = model.classifier_.predict_proba(X)
+    onnx = loaded.classifier_.predict_proba(X)
+    assert onnx.shape == native.shape
+    np.testing.assert_allclose(onnx, native, atol=1e-4)
+    np.testing.assert_array_equal(onnx.argmax(axis=1), native.argmax(axis=1))
+    np.testing.assert_array_equal(loaded.classifier_.classes_, model.classifier_.classes_)
+
+
+def test_loaded_onnx_reads_like_the_native_model(exported, test_images) -> None:
+    model, path = exported
+    loaded = load_onnx(path, threads=1)
+    assert loaded.predict(test_images) == model.predict(test_images)
+    assert loaded.alphabet_ == model.alphabet_ and loaded.n_chars_ == model.n_chars_
+    assert loaded.get_params(deep=False)["segmenter"] == model.segmenter
+
+
+def test_sidecar_holds_the_pipeline(exported) -> None:
+    model, path = exported
+    side = json.loads(sidecar_path(path).read_text())
+    assert side["format"] == "cvcaptcha-onnx" and side["cvcaptcha_version"]
+    assert side["onnx"]["file"] == path.name
+    assert side["onnx"]["classes"] == [int(c) for c in model.classifier_.classes_]
+    assert side["model"]["fitted"]["alphabet_"] == model.alphabet_
+    assert side["model"]["params"]["height"] == model.height
+    assert all({"dtype", "shape", "data"} == set(a) for a in side["arrays"].values())
+
+
+def test_guided_model_round_trips_locator(
+    synth_dir: Path, test_images, tmp_path: Path
+) -> None:
+    """The default (window) segmenter needs the locator arrays from the sidecar."""
+    data = load_dataset(synth_dir)
+    model = CaptchaRecognizer(classifier="logistic", augment=1, align_rounds=0)
+    model.fit(data.images[:60], data.labels[:60])
+    path, _ = export_onnx(model, tmp_path / "w.onnx")
+    loaded = load_onnx(path)
+    np.testing.assert_array_equal(loaded.locator_coef_, model.locator_coef_)
+    assert loaded.locator_coef_.dtype == model.locator_coef_.dtype
+    assert loaded.predict(test_images[:10]) == model.predict(test_images[:10])
+
+
+def test_export_refuses_to_overwrite_and_unconvertible(fast_model, tmp_path: Path) -> None:
+    path, side = export_onnx(fast_model, tmp_path / "m.onnx")
+    with pytest.raises(ModelFileError, match="exists"):
+        export_onnx(fast_model, path)
+    export_onnx(fast_model, path, overwrite=True)
+
+    class Custom(LogisticRegression):  # no ONNX converter is registered for it
+        pass
+
+    odd = copy.copy(fast_model)
+    odd.classifier_ = Custom().fit(np.eye(3), [0, 1, 2])
+    with pytest.raises(ConfigError, match="cannot convert classifier Custom"):
+        export_onnx(odd, tmp_path / "odd.onnx")
+    assert not (tmp_path / "odd.onnx").exists() and not sidecar_path(tmp_path / "odd.onnx").exists()
+    with pytest.raises(ModelFileError, match="not fitted"):
+        export_onnx(CaptchaRecognizer(), tmp_path / "unfitted.onnx")
+
+
+def test_load_refuses_missing_and_mismatched_sidecar(fast_model, tmp_path: Path) -> None:
+    path, side = export_onnx(fast_model, tmp_path / "m.onnx")
+    other, _ = export_onnx(fast_model, tmp_path / "other.onnx")
+    meta = json.loads(side.read_text())
+    meta["onnx"]["sha256"] = "0" * 64
+    side.write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="SHA-256"):
+        load_onnx(path)
+    side.unlink()
+    with pytest.raises(ModelFileError, match="no such sidecar"):
+        load_onnx(path)
+    with pytest.raises(ModelFileError, match="no such ONNX file"):
+        load_onnx(tmp_path / "gone.onnx")
+    sidecar_path(other).write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(ModelFileError, match="wrong format tag"):
+        load_onnx(other)
+
+
+# -- command line ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def model_file(fast_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_model(fast_model, tmp_path_factory.mktemp("model") / "m.model")
+
+
+def test_cli_export_writes_both_files_and_refuses_to_overwrite(
+    model_file: Path, fast_model, test_images, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "sub" / "m.onnx"
+    assert main(["export", str(model_file), "--onnx", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert str(out) in printed and str(sidecar_path(out)) in printed and "KiB" in printed
+    assert load_onnx(out).predict(test_images[:5]) == fast_model.predict(test_images[:5])
+    before = out.read_bytes()
+    assert main(["export", str(model_file), "--onnx", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cvcaptcha: error:") and "--force" in err and err.count("\n") == 1
+    assert out.read_bytes() == before
+    assert main(["export", str(model_file), "--onnx", str(out), "--force"]) == 0
+    assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_cli_export_bad_model_is_one_line(tmp_path: Path, capsys) -> None:
+    assert main(["export", str(tmp_path / "gone.model"), "--onnx", str(tmp_path / "x.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cvcaptcha: error:") and "no such model file" in err
+    assert err.count("\n") == 1 and not (tmp_path / "x.onnx").exists()
+
+
+@pytest.mark.parametrize("missing", ["onnxruntime", "skl2onnx"])
+def test_cli_export_names_the_extra_when_missing(
+    missing: str, model_file: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)
+    assert main(["export", str(model_file), "--onnx", str(tmp_path / "x.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert f"export needs {missing}" in err and "pip install 'cvcaptcha[onnx]'" in err
+    assert err.count("\n") == 1
