@@ -501,6 +501,51 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_serve)
 
 
+# -- export -------------------------------------------------------------------
+def _export(args: argparse.Namespace) -> int:
+    try:
+        import onnxruntime  # noqa: F401  (the export is checked by loading it)
+        import skl2onnx  # noqa: F401
+
+        from .export import export_onnx, load_onnx, sidecar_path
+    except ImportError as exc:
+        raise CvCaptchaError(
+            f"export needs {exc.name or 'skl2onnx and onnxruntime'}: "
+            "pip install 'cvcaptcha[onnx]'"
+        ) from None
+    from .persist import load_model
+
+    for out in (Path(args.onnx), sidecar_path(args.onnx)):
+        if out.exists() and not args.force:
+            raise CvCaptchaError(f"{out} exists; use --force to overwrite it")
+    model = load_model(args.model)
+    try:
+        written = export_onnx(model, args.onnx, overwrite=args.force)
+    except ImportError as exc:  # onnxmltools, for XGBoost only
+        raise CvCaptchaError(
+            f"exporting this model needs {exc.name}: pip install 'cvcaptcha[onnx]'"
+        ) from None
+    load_onnx(written[0], threads=1)  # refuse to report success for a file that does not load
+    for path in written:
+        print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)")
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export", help="export a model's character classifier to ONNX",
+        description="Convert MODEL's character classifier to ONNX (OUT.onnx: float32 input "
+        "'X', one row of features per character; output 'probabilities') and write the "
+        "preprocessing, segmentation and feature parameters, alphabet and locator beside it "
+        "as OUT.onnx.json. cvcaptcha.export.load_onnx reads the pair back. Needs "
+        "cvcaptcha[onnx].",
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="ONNX file to write")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=_export)
+
+
 VERBS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_generate,
     _add_train,
@@ -512,6 +557,7 @@ VERBS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_learning_curve,
     _add_search,
     _add_serve,
+    _add_export,
 ]
 
 
