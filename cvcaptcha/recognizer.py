@@ -79,6 +79,12 @@ FRONT_PARAMS: tuple[str, ...] = (
 LOCATOR_CONTEXT: float = 0.2
 
 
+def _pitches(cuts: np.ndarray) -> np.ndarray:
+    """Distances between neighbouring character centres (the width of a lone character)."""
+    centres = cuts.mean(axis=1)
+    return np.diff(centres) if len(centres) > 1 else (cuts[:, 1] - cuts[:, 0]).astype(float)
+
+
 def softmax_proba(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
     """Class probabilities of a multinomial (or binary) linear model, in plain numpy.
 
@@ -380,7 +386,7 @@ class CaptchaRecognizer(BaseEstimator):
                 segmenter.cut(p.mask, n_chars, scorer=self._scorer(table, t))
                 for p, table, t in zip(preps, tables, self._progress(targets, "align"))
             ]
-            segmenter.set_widths(np.concatenate([c[:, 1] - c[:, 0] for c in cuts]))
+            segmenter.set_widths(np.concatenate([_pitches(c) for c in cuts]))
             self._fit_locator(preps, cuts, targets, rng)
         X, y = self._training_set(
             preps, cuts, targets, rng, self._features, self.augment, reject=False

@@ -583,10 +583,7 @@ class Window(Segmenter):
         if path is None:
             return _dp_status(self, mask, n_chars, self.fallback_weight)[0], False
         chosen = centres[path]
-        pitch = np.diff(chosen)
-        half = np.concatenate([pitch[:1], (pitch[:-1] + pitch[1:]) / 2, pitch[-1:]])[: n_chars]
-        half = half / 2 if n_chars > 1 else np.array([mean / 2])
-        cuts = np.round(np.stack([chosen - half, chosen + half], axis=1)).astype(int)
+        cuts = np.round(chosen[:, None] + np.array([-mean, mean]) / 2).astype(int)
         return np.maximum(cuts, 0), True
 
 
