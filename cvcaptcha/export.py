@@ -3,7 +3,10 @@
 :func:`export_onnx` writes two files:
 
 * ``OUT.onnx``: the reader (the character classifier, ``classifier_``),
-  converted with skl2onnx (onnxmltools for XGBoost). Input ``X``: float32
+  converted with skl2onnx (onnxmltools for XGBoost). A temperature-scaled
+  ``CalibratedClassifierCV`` over an SVC, which skl2onnx cannot convert, is
+  exported as the SVC's decision function followed by ``softmax(beta * scores)``
+  (see :func:`classifier_to_onnx`). Input ``X``: float32
   feature rows, shape ``(n, n_features)``; output ``probabilities``: float32,
   shape ``(n, n_classes)``, columns in the order of the sidecar's
   ``onnx.classes`` (class ``i`` is ``alphabet_[i]``); a second output,
@@ -61,16 +64,127 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return path.with_name(path.name + ".json")
 
 
+def _final_step(estimator: Any) -> Any:
+    """The last step of a pipeline, or the estimator itself."""
+    from sklearn.pipeline import Pipeline
+
+    return _final_step(estimator.steps[-1][1]) if isinstance(estimator, Pipeline) else estimator
+
+
+def _is_temperature_scaled(estimator: Any) -> bool:
+    """Whether ``estimator`` is a ``CalibratedClassifierCV(method="temperature")``."""
+    from sklearn.calibration import CalibratedClassifierCV
+
+    return isinstance(estimator, CalibratedClassifierCV) and estimator.method == "temperature"
+
+
+def _temperature_parts(calibrated: Any) -> tuple[Any, float]:
+    """The fitted SVC and inverse temperature ``beta_`` of a temperature-scaled
+    ``CalibratedClassifierCV`` (``ensemble=False``).
+
+    Its probabilities are ``softmax(beta_ * svc.decision_function(X))``, columns
+    in ``svc.classes_`` order; for two classes the decision values ``d`` become
+    the logits ``(-d, d)`` (scikit-learn's ``_convert_to_logits``).
+
+    Parameters
+    ----------
+    calibrated : CalibratedClassifierCV
+        Fitted, ``method="temperature"``.
+
+    Returns
+    -------
+    svc : SVC or NuSVC
+        The one calibrated SVC (fitted on all the data, with the same classes).
+    beta : float
+        Its inverse temperature.
+
+    Raises
+    ------
+    ConfigError
+        Several calibrated models (``ensemble=True``), a base estimator other
+        than an SVC/NuSVC with one-vs-rest decision values and no built-in
+        probabilities, or classes that differ from the calibrated classifier's.
+    """
+    from sklearn.svm import SVC, NuSVC
+
+    parts = calibrated.calibrated_classifiers_
+    if len(parts) != 1:
+        raise ConfigError(
+            f"temperature-scaled CalibratedClassifierCV with {len(parts)} calibrated "
+            "models (ensemble=True) cannot be exported; use ensemble=False"
+        )
+    base = parts[0].estimator
+    if not (
+        isinstance(base, (SVC, NuSVC))
+        and base.decision_function_shape == "ovr"
+        and base.probability is not True  # False, or 'deprecated' (scikit-learn >= 1.9)
+    ):
+        raise ConfigError(
+            "temperature-scaled CalibratedClassifierCV is exported only over an SVC or "
+            "NuSVC with decision_function_shape='ovr' and probability=False, "
+            f"not {base!r}"
+        )
+    if not np.array_equal(base.classes_, calibrated.classes_):
+        raise ConfigError("temperature-scaled SVC was not fitted on every class; cannot export it")
+    return base, float(parts[0].calibrators[0].beta_)
+
+
 def _onnx_ready(estimator: Any) -> Any:
     """``estimator`` with every :class:`CappedPCA` replaced by its fitted PCA,
-    which skl2onnx knows how to convert (pipelines are rebuilt, not modified)."""
+    which skl2onnx knows how to convert, and a temperature-scaled
+    ``CalibratedClassifierCV`` by its SVC, whose calibration
+    :func:`_append_temperature_softmax` adds to the graph (pipelines are
+    rebuilt, not modified)."""
     from sklearn.pipeline import Pipeline
 
     if isinstance(estimator, CappedPCA):
         return estimator.pca_
+    if _is_temperature_scaled(estimator):
+        return _temperature_parts(estimator)[0]
     if isinstance(estimator, Pipeline):
         return Pipeline([(name, _onnx_ready(step)) for name, step in estimator.steps])
     return estimator
+
+
+def _append_temperature_softmax(onx: Any, beta: float, classes: np.ndarray) -> None:
+    """Turn a converted SVC's raw decision values into temperature-scaled
+    probabilities, in place.
+
+    The graph's :data:`OUTPUT` must hold the SVC's raw scores (skl2onnx option
+    ``raw_scores``: one-vs-rest decision values, or ``(-d, d)`` for two
+    classes). Afterwards :data:`OUTPUT` is ``softmax(beta * scores, axis=1)``
+    and ``label`` is ``classes[argmax(OUTPUT)]``, replacing the SVC's vote
+    winner so the two outputs never disagree on ties.
+
+    Parameters
+    ----------
+    onx : onnx.ModelProto
+        Converted graph, outputs ``label`` and :data:`OUTPUT`.
+    beta : float
+        Inverse temperature.
+    classes : array of int
+        Class of each score column.
+    """
+    from onnx import helper, numpy_helper
+
+    graph = onx.graph
+    scores, beta_name, scaled = "temperature_scores", "temperature_beta", "temperature_scaled"
+    classes_name, best = "temperature_classes", "temperature_argmax"
+    renamed = {OUTPUT: scores, "label": "temperature_svc_label"}
+    for node in graph.node:
+        node.input[:] = [renamed.get(name, name) for name in node.input]
+        node.output[:] = [renamed.get(name, name) for name in node.output]
+    graph.initializer.extend([
+        numpy_helper.from_array(np.asarray(beta, dtype=np.float32), beta_name),
+        numpy_helper.from_array(np.asarray(classes, dtype=np.int64), classes_name),
+    ])
+    graph.node.extend([
+        helper.make_node("Mul", [scores, beta_name], [scaled], name="TemperatureScale"),
+        helper.make_node("Softmax", [scaled], [OUTPUT], name="TemperatureSoftmax", axis=1),
+        helper.make_node("ArgMax", [OUTPUT], [best], name="TemperatureArgMax", axis=1,
+                         keepdims=0),
+        helper.make_node("Gather", [classes_name, best], ["label"], name="TemperatureLabel"),
+    ])
 
 
 def input_width(classifier: Any) -> int:
@@ -107,7 +221,9 @@ def classifier_to_onnx(classifier: Any, n_features: int) -> Any:
     onnx.ModelProto
         Input :data:`INPUT` (float32, ``(n, n_features)``), outputs ``label``
         and :data:`OUTPUT` (float32 probabilities, one column per class of
-        ``classifier.classes_``).
+        ``classifier.classes_``). A temperature-scaled
+        ``CalibratedClassifierCV`` (final step) is converted as its SVC's raw
+        decision values, then scaled and softmaxed as scikit-learn does.
 
     Raises
     ------
@@ -128,10 +244,16 @@ def classifier_to_onnx(classifier: Any, n_features: int) -> Any:
                 from skl2onnx import to_onnx
                 from skl2onnx.common.data_types import FloatTensorType
 
+                final = _final_step(classifier)
+                temperature = _temperature_parts(final) if _is_temperature_scaled(final) else None
+                options: dict[Any, Any] = {"zipmap": False}
+                if temperature is not None:
+                    options = {id(temperature[0]): {"zipmap": False, "raw_scores": True}}
                 inputs = [(INPUT, FloatTensorType([None, n_features]))]
-                onx = to_onnx(_onnx_ready(classifier), initial_types=inputs,
-                              options={"zipmap": False})
-    except ImportError:
+                onx = to_onnx(_onnx_ready(classifier), initial_types=inputs, options=options)
+                if temperature is not None:
+                    _append_temperature_softmax(onx, temperature[1], temperature[0].classes_)
+    except (ImportError, ConfigError):
         raise
     except Exception as exc:  # converters raise RuntimeError, NameError, KeyError...
         raise ConfigError(

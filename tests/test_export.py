@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC
 
 from cvcaptcha import CaptchaRecognizer, load_dataset, save_model
 from cvcaptcha.cli import main
@@ -18,15 +20,18 @@ pytest.importorskip("onnxruntime")
 
 from cvcaptcha.export import (  # noqa: E402
     OnnxClassifier,
+    classifier_to_onnx,
     export_onnx,
     load_onnx,
     sidecar_path,
 )
 
 #: Recognizers exported in the agreement tests: the default reader (CappedPCA +
-#: calibrated SVM) on cheap segmentation, logistic, and a tiny XGBoost.
+#: calibrated SVM) on cheap segmentation, the same with sigmoid instead of the
+#: default's calibration, logistic, and a tiny XGBoost.
 READERS = {
     "svm": {"segmenter": "equal", "augment": 1},
+    "svm-sigmoid": {"segmenter": "equal", "augment": 1, "classifier__svm__method": "sigmoid"},
     "logistic": {"segmenter": "equal", "classifier": "logistic"},
     "xgboost": {
         "segmenter": "equal", "augment": 0, "classifier": "xgboost",
@@ -66,6 +71,38 @@ def test_onnx_probabilities_agree_with_native(exported, test_images) -> None:
     np.testing.assert_allclose(onnx, native, atol=1e-4)
     np.testing.assert_array_equal(onnx.argmax(axis=1), native.argmax(axis=1))
     np.testing.assert_array_equal(loaded.classifier_.classes_, model.classifier_.classes_)
+
+
+def _temperature_svc(
+    n_classes: int, ensemble: bool = False
+) -> tuple[CalibratedClassifierCV, np.ndarray]:
+    """A temperature-scaled SVC on overlapping blobs, and its training rows."""
+    rng = np.random.default_rng(n_classes)
+    y = np.arange(150) % n_classes * 3  # class labels need not be 0..k-1
+    X = (rng.normal(size=(150, 5)) + y[:, None] / 3).astype(np.float32)
+    svc = CalibratedClassifierCV(SVC(), method="temperature", cv=3, ensemble=ensemble)
+    return svc.fit(X, y), X
+
+
+@pytest.mark.parametrize("n_classes", [2, 5])
+def test_temperature_scaled_svc_agrees_with_native(n_classes: int) -> None:
+    """Bare (not in a pipeline), binary (logits ``(-d, d)``) and multiclass."""
+    import onnxruntime as ort
+
+    svc, X = _temperature_svc(n_classes)
+    onx = classifier_to_onnx(svc, X.shape[1])
+    assert "Softmax" in {node.op_type for node in onx.graph.node}
+    session = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    label, proba = session.run(["label", "probabilities"], {"X": X})
+    native = svc.predict_proba(X)
+    np.testing.assert_allclose(proba, native, atol=1e-5)
+    np.testing.assert_array_equal(label, svc.classes_[native.argmax(axis=1)])
+
+
+def test_temperature_scaled_ensemble_is_refused() -> None:
+    svc, X = _temperature_svc(3, ensemble=True)
+    with pytest.raises(ConfigError, match="ensemble=True"):
+        classifier_to_onnx(svc, X.shape[1])
 
 
 def test_loaded_onnx_reads_like_the_native_model(exported, test_images) -> None:
