@@ -28,7 +28,7 @@ from sklearn.base import clone
 from . import __version__
 from .errors import CvCaptchaError, ModelFileError
 from .recognizer import CaptchaRecognizer
-from .segment import make_segmenter
+from .segment import make_segmenter, segmenter_name
 
 FORMAT = "cvcaptcha-model"
 FORMAT_VERSION = 1
@@ -120,7 +120,7 @@ def model_state(model: CaptchaRecognizer) -> tuple[dict[str, Any], dict[str, np.
         "classifier": model.classifier if classifier_is_name else None,
         "fitted": _encode(fitted, "fitted/", arrays),
         "segmenter": {
-            "name": model.segmenter,
+            "name": segmenter_name(model.segmenter_),
             "state": _encode(vars(model.segmenter_), "segmenter/", arrays),
         },
     }

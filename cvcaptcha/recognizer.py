@@ -8,12 +8,14 @@ label length, the alphabet and the typical character width.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
@@ -73,6 +75,11 @@ FRONT_PARAMS: tuple[str, ...] = (
     "height", "threshold", "open_frac", "speck_frac", "line_frac",
     "hog_orientations", "hog_cell", "hog_block",
 )
+
+#: Strategies ``segmenter="auto"`` chooses from, the first winning ties.
+AUTO_SEGMENTERS: tuple[str, ...] = ("window", "components")
+#: Most training and validation captchas ``segmenter="auto"`` uses for its choice.
+AUTO_SIZES: tuple[int, int] = (200, 150)
 
 #: The locator's window is a character plus this fraction of its width on each
 #: side: enough of the neighbours to tell a centred window from a straddling one.
@@ -134,9 +141,14 @@ class CaptchaRecognizer(BaseEstimator):
         Remove near-horizontal noise lines thinner than this fraction of the
         height (a vertical opening; 0: off).
     segmenter : str
-        Name of a segmentation strategy in :data:`cvcaptcha.segment.SEGMENTERS`.
-        A guided strategy (``"window"``, ``"lattice"``) lets the classifier
-        choose the cuts.
+        Name of a segmentation strategy in :data:`cvcaptcha.segment.SEGMENTERS`,
+        or ``"auto"``. A guided strategy (``"window"``, ``"lattice"``) lets the
+        classifier choose the cuts. ``"auto"`` tries each of
+        :data:`AUTO_SEGMENTERS` on a seeded split of the training set (at most
+        ``AUTO_SIZES`` captchas to train and to validate on) and keeps the one
+        that reads more held-out captchas: touching glyphs at a steady pitch
+        favour ``"window"``, well separated glyphs at an irregular pitch
+        ``"components"``.
     align_rounds : int
         For guided strategies: after training on the strategy's unguided cuts,
         re-cut every training captcha by forced alignment (the lattice path
@@ -200,7 +212,8 @@ class CaptchaRecognizer(BaseEstimator):
     scale_ : float
         Median working-height scale of the training images.
     fit_summary_ : dict
-        Training set size, forced-alignment rounds run and time.
+        Training set size, segmenter used (with the validation accuracy of each
+        candidate when ``segmenter="auto"``), forced-alignment rounds run and time.
 
     Examples
     --------
@@ -216,7 +229,7 @@ class CaptchaRecognizer(BaseEstimator):
         open_frac: float = 0.0,
         speck_frac: float = 0.002,
         line_frac: float = 0.07,
-        segmenter: str = "window",
+        segmenter: str = "auto",
         align_rounds: int = 1,
         augment: int = 4,
         jitter: float = 0.2,
@@ -363,13 +376,33 @@ class CaptchaRecognizer(BaseEstimator):
         labels = [str(label) for label in labels]
         if len(images) != len(labels):
             raise LabelError(f"{len(images)} images but {len(labels)} labels")
-        n_chars = check_labels(labels)
-        alphabet = "".join(sorted(set("".join(labels))))
-        if len(alphabet) == 1:
+        check_labels(labels)
+        if len(set("".join(labels))) == 1:
             raise LabelError("training labels use a single character; nothing to learn")
         preps = self._prepare(images, "prepare")
+        summary: dict[str, Any] = {}
+        name = self.segmenter
+        if name == "auto":
+            scores = self._auto_scores(preps, labels)
+            name = max(scores, key=scores.get)  # type: ignore[arg-type]
+            summary["auto_captcha_accuracy"] = scores
+        rounds = self._fit_prepared(preps, labels, name)
+        self.fit_summary_ = {
+            "n_images": len(labels),
+            "n_chars": len(labels) * self.n_chars_,
+            "segmenter": name,
+            **summary,
+            "align_rounds": rounds,
+            "fit_seconds": round(time.perf_counter() - start, 3),
+        }
+        return self
+
+    def _fit_prepared(self, preps: list[Prepared], labels: list[str], segmenter_name: str) -> int:
+        """Fit on prepared captchas with one named segmenter; returns the alignment rounds run."""
+        n_chars = check_labels(labels)
+        alphabet = "".join(sorted(set("".join(labels))))
         masks = [p.mask for p in preps]
-        segmenter = make_segmenter(self.segmenter).fit(masks, n_chars)
+        segmenter = make_segmenter(segmenter_name).fit(masks, n_chars)
         index = {c: i for i, c in enumerate(alphabet)}
         targets = np.array([[index[c] for c in label] for label in labels])
         cuts = [segmenter.cut(m, n_chars) for m in masks]
@@ -378,8 +411,9 @@ class CaptchaRecognizer(BaseEstimator):
         self.segmenter_ = segmenter
         rng = np.random.default_rng(self.random_state)
         rounds = self.align_rounds if segmenter.guided else 0
+        locator = None
         if segmenter.guided:
-            self._fit_locator(preps, cuts, targets, rng)
+            locator = self._fit_locator(preps, cuts, targets, rng)
         for _ in range(rounds):
             tables = self._tables(preps)
             cuts = [
@@ -387,7 +421,7 @@ class CaptchaRecognizer(BaseEstimator):
                 for p, table, t in zip(preps, tables, self._progress(targets, "align"))
             ]
             segmenter.set_widths(np.concatenate([_pitches(c) for c in cuts]))
-            self._fit_locator(preps, cuts, targets, rng)
+            locator = self._fit_locator(preps, cuts, targets, rng, locator)
         X, y = self._training_set(
             preps, cuts, targets, rng, self._features, self.augment, reject=False
         )
@@ -396,13 +430,24 @@ class CaptchaRecognizer(BaseEstimator):
             int(v) for v in np.median([self._original_shape(p) for p in preps], axis=0)
         )
         self.scale_ = float(np.median([p.scale for p in preps]))
-        self.fit_summary_ = {
-            "n_images": len(labels),
-            "n_chars": int(targets.size),
-            "align_rounds": rounds,
-            "fit_seconds": round(time.perf_counter() - start, 3),
-        }
-        return self
+        return rounds
+
+    def _auto_scores(self, preps: list[Prepared], labels: list[str]) -> dict[str, float]:
+        """Held-out captcha accuracy of each of :data:`AUTO_SEGMENTERS`, trained on
+        at most ``AUTO_SIZES[0]`` captchas of a seeded split, validated on at most
+        ``AUTO_SIZES[1]`` (a quarter of the set when it is small)."""
+        order = np.random.default_rng(self.random_state).permutation(len(labels))
+        n_val = min(AUTO_SIZES[1], len(labels) // 4)
+        if n_val == 0:
+            return {AUTO_SEGMENTERS[0]: float("nan")}
+        val, train = order[:n_val], order[n_val:][: AUTO_SIZES[0]]
+        scores = {}
+        for name in self._progress(AUTO_SEGMENTERS, "choose segmenter"):
+            trial = clone(self).set_params(segmenter=name, verbose=False)
+            trial._fit_prepared([preps[i] for i in train], [labels[i] for i in train], name)
+            texts = trial._texts([preps[i] for i in val])
+            scores[name] = float(np.mean([t == labels[i] for t, i in zip(texts, val)]))
+        return scores
 
     @staticmethod
     def _original_shape(prep: Prepared) -> tuple[int, int]:
@@ -457,9 +502,11 @@ class CaptchaRecognizer(BaseEstimator):
         cuts: list[np.ndarray],
         targets: np.ndarray,
         rng: np.random.Generator,
-    ) -> None:
+        previous: LogisticRegression | None = None,
+    ) -> LogisticRegression:
         """Train the locator: a linear model over HOG-map windows that scores
-        where characters are centred, for guided segmenters.
+        where characters are centred, for guided segmenters; a ``previous``
+        locator (an earlier alignment round's) is the starting point.
 
         It learns every character class plus a reject class of misplaced
         windows, so a window between two characters scores low. Kept as plain
@@ -471,10 +518,20 @@ class CaptchaRecognizer(BaseEstimator):
         X, y = self._training_set(
             preps, cuts, targets, rng, self._locator_features, min(self.augment, 1), reject=True
         )
-        model = LogisticRegression(C=1.0, max_iter=300).fit(X, y)
+        # A locator that only bootstraps an alignment round need not converge, and
+        # the final one ranks window positions well before lbfgs has converged.
+        max_iter = 100 if previous is None and self.align_rounds else 200
+        if previous is not None and previous.coef_.shape[1] != X.shape[1]:
+            previous = None  # the re-learned pitch changed the window size
+        model = previous or LogisticRegression(C=1.0, warm_start=True)
+        model.set_params(max_iter=max_iter)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
         self.locator_coef_ = model.coef_.astype(np.float32)
         self.locator_intercept_ = model.intercept_.astype(np.float32)
         self.locator_classes_ = model.classes_.astype(int)
+        return model
 
     def _misplaced(
         self, mask: np.ndarray, cuts: np.ndarray, count: int, rng: np.random.Generator
@@ -550,6 +607,13 @@ class CaptchaRecognizer(BaseEstimator):
         X = np.concatenate([self._features(p, cuts) for p, (cuts, _) in zip(preps, found)])
         proba = np.split(self._class_proba(X), len(found))
         return [(cuts, pr, status) for (cuts, status), pr in zip(found, proba)]
+
+    def _texts(self, preps: list[Prepared]) -> list[str]:
+        """The text read in each prepared captcha."""
+        return [
+            "".join(self.alphabet_[i] for i in proba.argmax(axis=1))
+            for _, proba, _ in self._read(preps)
+        ]
 
     def predict_details(self, images: Sequence[ImageLike]) -> list[Prediction]:
         """Read each captcha, with per-character confidences and the cuts used

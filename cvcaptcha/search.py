@@ -54,7 +54,7 @@ RESERVED: tuple[str, ...] = ("memory", "verbose")
 #: Parameters taking a registered name, and the names they accept.
 NAMED: dict[str, tuple[str, ...]] = {
     "classifier": tuple(CLASSIFIERS),
-    "segmenter": tuple(SEGMENTERS),
+    "segmenter": ("auto", *SEGMENTERS),
     "features": (*FEATURES, *WINDOW_FEATURES),
     "threshold": tuple(THRESHOLDS),
 }

@@ -611,3 +611,17 @@ def make_segmenter(name: str) -> Segmenter:
         raise ConfigError(
             f"unknown segmenter {name!r}; choose from {', '.join(SEGMENTERS)}"
         ) from None
+
+
+def segmenter_name(segmenter: Segmenter) -> str:
+    """The registry name of a segmenter's strategy.
+
+    Examples
+    --------
+    >>> segmenter_name(make_segmenter("dp"))
+    'dp'
+    """
+    for name, build in SEGMENTERS.items():
+        if type(segmenter) is build:
+            return name
+    raise ConfigError(f"segmenter {type(segmenter).__name__} is not registered")

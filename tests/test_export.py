@@ -127,9 +127,9 @@ def test_sidecar_holds_the_pipeline(exported) -> None:
 def test_guided_model_round_trips_locator(
     synth_dir: Path, test_images, tmp_path: Path
 ) -> None:
-    """The default (window) segmenter needs the locator arrays from the sidecar."""
+    """The window segmenter needs the locator arrays from the sidecar."""
     data = load_dataset(synth_dir)
-    model = CaptchaRecognizer(classifier="logistic", augment=1, align_rounds=0)
+    model = CaptchaRecognizer(segmenter="window", classifier="logistic", augment=1, align_rounds=0)
     model.fit(data.images[:60], data.labels[:60])
     path, _ = export_onnx(model, tmp_path / "w.onnx")
     loaded = load_onnx(path)

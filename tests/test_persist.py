@@ -55,6 +55,17 @@ def test_round_trip_predicts_the_same(fast_model, model_file: Path, synth_test_d
     assert meta["fitted"]["fit_summary_"]["n_images"] == 120
 
 
+def test_round_trip_of_an_auto_segmenter_keeps_the_chosen_strategy(
+    synth_dir: Path, tmp_path: Path
+) -> None:
+    data = load_dataset(synth_dir)
+    model = CaptchaRecognizer(classifier="logistic", augment=0).fit(data.images, data.labels)
+    loaded = load_model(save_model(model, tmp_path / "m.model"))
+    assert type(loaded.segmenter_) is type(model.segmenter_)
+    assert loaded.get_params()["segmenter"] == "auto"
+    assert loaded.predict(data.images[:20]) == model.predict(data.images[:20])
+
+
 @pytest.mark.parametrize("name", ["xgboost", "mlp"])
 def test_round_trip_other_classifiers(name: str, synth_dir: Path, tmp_path: Path) -> None:
     data = load_dataset(synth_dir)

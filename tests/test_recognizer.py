@@ -10,7 +10,8 @@ from sklearn.base import clone
 
 from cvcaptcha import CaptchaRecognizer, Prediction, load_dataset
 from cvcaptcha.errors import ConfigError, LabelError
-from cvcaptcha.recognizer import evaluate
+from cvcaptcha.recognizer import AUTO_SEGMENTERS, evaluate
+from cvcaptcha.segment import segmenter_name
 
 
 def test_init_only_stores_params_and_clone_keeps_nested_params() -> None:
@@ -41,7 +42,9 @@ def test_fit_rejects_inconsistent_labels() -> None:
 @pytest.fixture(scope="module")
 def fitted(synth_dir: Path) -> CaptchaRecognizer:
     data = load_dataset(synth_dir)
-    return CaptchaRecognizer(align_rounds=1, augment=1).fit(data.images[:80], data.labels[:80])
+    return CaptchaRecognizer(segmenter="window", align_rounds=1, augment=1).fit(
+        data.images[:80], data.labels[:80]
+    )
 
 
 def test_default_recipe_learns_family_and_reads_better_than_chance(
@@ -87,8 +90,9 @@ def test_memory_caches_the_front_end_without_changing_results(
 ) -> None:
     data = load_dataset(synth_dir)
     images, labels = data.images[:40], data.labels[:40]
-    plain = CaptchaRecognizer(align_rounds=0, classifier="logistic").fit(images, labels)
-    cached = CaptchaRecognizer(align_rounds=0, classifier="logistic", memory=str(tmp_path / "c"))
+    plain = CaptchaRecognizer(segmenter="window", align_rounds=0, classifier="logistic")
+    plain.fit(images, labels)
+    cached = clone(plain).set_params(memory=str(tmp_path / "c"))
     cached.fit(images, labels)
     assert any((tmp_path / "c").rglob("output.pkl"))
     assert cached.predict(images[:10]) == plain.predict(images[:10])
@@ -116,3 +120,17 @@ def test_height_rescales_and_cuts_come_back_in_original_pixels(synth_dir: Path) 
     assert rec.image_shape_ == data.images[0].shape
     cuts = rec.predict_details(data.images[:5])[0].cuts
     assert cuts.max() <= width + 1 and cuts.max() > 0.5 * width
+
+
+def test_auto_segmenter_keeps_the_candidate_reading_more_held_out_captchas(
+    synth_dir: Path,
+) -> None:
+    data = load_dataset(synth_dir)
+    rec = CaptchaRecognizer(augment=0, classifier="logistic").fit(data.images, data.labels)
+    summary = rec.fit_summary_
+    scores = summary["auto_captcha_accuracy"]
+    assert list(scores) == list(AUTO_SEGMENTERS)
+    assert all(0.0 <= v <= 1.0 for v in scores.values())
+    assert summary["segmenter"] == max(scores, key=scores.get)
+    assert segmenter_name(rec.segmenter_) == summary["segmenter"]
+    assert rec.get_params()["segmenter"] == "auto"  # the parameter is left as given
