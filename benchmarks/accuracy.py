@@ -30,7 +30,11 @@ from cvcaptcha.errors import ConfigError, CvCaptchaError
 from cvcaptcha.io import load_dataset
 from cvcaptcha.recognizer import CaptchaRecognizer, evaluate
 
-COLUMNS = ("seed", "n_train", "n_test", "captcha_acc", "char_acc", "fit_s", "ms_per_captcha")
+COLUMNS = (
+    "seed", "n_train", "n_test", "captcha_acc", "char_acc", "fit_s", "ms_per_captcha", "segmenter"
+)
+#: Columns averaged in the ``mean`` row.
+NUMERIC = COLUMNS[1:-1]
 
 
 def run_split(
@@ -56,12 +60,14 @@ def run_split(
         "char_acc": result["char_accuracy"],
         "fit_s": fit_s,
         "ms_per_captcha": result["ms_per_captcha"],
+        "segmenter": model.fit_summary_["segmenter"],  # what segmenter="auto" chose
     }
 
 
 def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The column means of ``rows``, labelled ``mean``."""
-    return {"seed": "mean", **{c: float(np.mean([r[c] for r in rows])) for c in COLUMNS[1:]}}
+    means = {c: float(np.mean([r[c] for r in rows])) for c in NUMERIC}
+    return {"seed": "mean", **means, "segmenter": ""}
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
