@@ -11,7 +11,7 @@ times are the median over ``--repeat`` passes, in milliseconds per captcha:
 
 * decode: PNG bytes to a grey array (``cvcaptcha.io.read_image``);
 * preprocess: resize to the working height, binarise, ink levels;
-* hog map: the HOG of the whole captcha (window features), or nothing;
+* hog map: the HOG of the whole captcha's ink levels (what the locator reads);
 * segment + classify: the rest of ``predict`` (candidate windows, classifier,
   Viterbi), i.e. single predict on decoded arrays minus the two stages above;
 * predict (single): ``model.predict([gray])`` per captcha, from decoded array to text;
@@ -59,28 +59,27 @@ def stage_times(model: CaptchaRecognizer, pngs: list[bytes], repeat: int) -> dic
     """Milliseconds per captcha of each stage (see the module docstring)."""
     params = model.front_params()
     grays = [read_image(b) for b in pngs]
-    resized = [resize_height(g, params["height"])[0] if params["height"] else g for g in grays]
 
-    def clean(gray: np.ndarray) -> np.ndarray:
+    def resize(gray: np.ndarray) -> np.ndarray:
+        return resize_height(gray, params["height"])[0] if params["height"] else gray
+
+
+    def clean(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mask = preprocess(
             gray, params["threshold"], params["open_frac"], params["speck_frac"],
             params["line_frac"],
         )
-        return mask if model.features != "hogmap" else ink_levels(gray)
+        return mask, ink_levels(gray)
 
-    def hog(gray: np.ndarray) -> np.ndarray | None:
-        if model.features != "hogmap":
-            return None
-        return hog_map(
-            ink_levels(gray), params["hog_orientations"], params["hog_cell"], params["hog_block"]
-        )
+    inks = [clean(resize(g))[1] for g in grays]
+
+    def hog(ink: np.ndarray) -> np.ndarray:
+        return hog_map(ink, params["hog_orientations"], params["hog_cell"], params["hog_block"])
 
     times = {
         "decode": per_item_ms(read_image, pngs, repeat),
-        "preprocess": per_item_ms(
-            lambda g: (resize_height(g, params["height"]), clean(g)), grays, repeat
-        ),
-        "hog map": per_item_ms(hog, resized, repeat),
+        "preprocess": per_item_ms(lambda g: clean(resize(g)), grays, repeat),
+        "hog map": per_item_ms(hog, inks, repeat),
         "predict (single)": per_item_ms(lambda g: model.predict([g]), grays, repeat),
     }
     times["segment + classify"] = max(
