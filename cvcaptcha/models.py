@@ -59,7 +59,7 @@ def _svm() -> BaseEstimator:
     # reading most 3s as 2s on one Kaggle training set).
     svm = CalibratedClassifierCV(
         SVC(C=10.0, gamma="scale", kernel="rbf"),
-        method="temperature", cv=2, ensemble=False,
+        method="temperature", cv=2, ensemble=False, n_jobs=2,
     )
     return Pipeline([("pca", CappedPCA(64)), ("svm", svm)])
 

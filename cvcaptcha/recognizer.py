@@ -231,7 +231,7 @@ class CaptchaRecognizer(BaseEstimator):
         line_frac: float = 0.07,
         segmenter: str = "auto",
         align_rounds: int = 1,
-        augment: int = 4,
+        augment: int = 6,
         jitter: float = 0.2,
         reject: float = 4.0,
         reject_overlap: float = 0.5,
@@ -443,7 +443,10 @@ class CaptchaRecognizer(BaseEstimator):
         val, train = order[:n_val], order[n_val:][: AUTO_SIZES[0]]
         scores = {}
         for name in self._progress(AUTO_SEGMENTERS, "choose segmenter"):
-            trial = clone(self).set_params(segmenter=name, verbose=False)
+            # One jittered copy per character is enough to rank the strategies.
+            trial = clone(self).set_params(
+                segmenter=name, augment=min(self.augment, 1), verbose=False
+            )
             trial._fit_prepared([preps[i] for i in train], [labels[i] for i in train], name)
             texts = trial._texts([preps[i] for i in val])
             scores[name] = float(np.mean([t == labels[i] for t, i in zip(texts, val)]))
