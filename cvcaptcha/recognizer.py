@@ -398,8 +398,9 @@ class CaptchaRecognizer(BaseEstimator):
         return self
 
     def _fit_prepared(self, preps: list[Prepared], labels: list[str], segmenter_name: str) -> int:
-        """Fit on prepared captchas with one named segmenter; returns the alignment rounds run."""
-        n_chars = check_labels(labels)
+        """Fit on prepared captchas (labels already checked) with one named segmenter;
+        returns the alignment rounds run."""
+        n_chars = len(labels[0])
         alphabet = "".join(sorted(set("".join(labels))))
         masks = [p.mask for p in preps]
         segmenter = make_segmenter(segmenter_name).fit(masks, n_chars)
@@ -524,10 +525,10 @@ class CaptchaRecognizer(BaseEstimator):
         # A locator that only bootstraps an alignment round need not converge, and
         # the final one ranks window positions well before lbfgs has converged.
         max_iter = 100 if previous is None and self.align_rounds else 200
-        if previous is not None and previous.coef_.shape[1] != X.shape[1]:
-            previous = None  # the re-learned pitch changed the window size
-        model = previous or LogisticRegression(C=1.0, warm_start=True)
-        model.set_params(max_iter=max_iter)
+        if previous is None or previous.coef_.shape[1] != X.shape[1]:
+            # none yet, or the re-learned pitch changed the window size
+            previous = LogisticRegression(C=1.0, warm_start=True)
+        model = previous.set_params(max_iter=max_iter)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(X, y)

@@ -551,40 +551,39 @@ class Window(Segmenter):
         self.pitch_weight = pitch_weight
         self.fallback_weight = fallback_weight
 
-    def centres(self, mask: np.ndarray, n_chars: int) -> np.ndarray:
-        """Candidate character centres (pixels), left to right."""
+    def _candidates(
+        self, mask: np.ndarray, n_chars: int
+    ) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """Candidate character centres (pixels, left to right), the pitch-wide
+        interval around each, and the pitch prior (mean, spread)."""
         x0, x1 = text_extent(mask)
-        mean, _ = self.width_prior(x0, x1, n_chars)
+        mean, std = self.width_prior(x0, x1, n_chars)
         lo = x0 + mean * (0.5 - self.slack)
         hi = max(lo, x1 - mean * (0.5 - self.slack))
-        return np.arange(lo, hi + 1e-9, max(1.0, self.step * mean))
+        centres = np.arange(lo, hi + 1e-9, max(1.0, self.step * mean))
+        intervals = np.round(centres[:, None] + np.array([-mean, mean]) / 2).astype(int)
+        return centres, intervals, mean, std
 
     def lattice(self, mask: np.ndarray, n_chars: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate windows ``(intervals, pairs, widths)``: one pitch-wide
         interval per candidate centre (``pairs`` index the centres)."""
-        centres = self.centres(mask, n_chars)
-        mean, _ = self.width_prior(*text_extent(mask), n_chars)
-        intervals = np.round(centres[:, None] + np.array([-mean, mean]) / 2).astype(int)
-        index = np.arange(len(centres))
-        return intervals, np.stack([index, index], axis=1), np.full(len(centres), mean)
+        _, intervals, mean, _ = self._candidates(mask, n_chars)
+        index = np.arange(len(intervals))
+        return intervals, np.stack([index, index], axis=1), np.full(len(intervals), mean)
 
     def cut_status(
         self, mask: np.ndarray, n_chars: int, scorer: Scorer | None = None
     ) -> tuple[np.ndarray, bool | None]:
         if scorer is None:
             return _dp_status(self, mask, n_chars, self.fallback_weight)
-        centres = self.centres(mask, n_chars)
-        mean, std = self.width_prior(*text_extent(mask), n_chars)
-        intervals = np.round(centres[:, None] + np.array([-mean, mean]) / 2).astype(int)
+        centres, intervals, mean, std = self._candidates(mask, n_chars)
         path = None
         if len(centres) >= n_chars:
             scores = np.asarray(scorer(mask, intervals), dtype=float)
             path = viterbi_points(scores, centres, mean, std, self.pitch_weight)
         if path is None:
             return _dp_status(self, mask, n_chars, self.fallback_weight)[0], False
-        chosen = centres[path]
-        cuts = np.round(chosen[:, None] + np.array([-mean, mean]) / 2).astype(int)
-        return np.maximum(cuts, 0), True
+        return np.maximum(intervals[path], 0), True
 
 
 SEGMENTERS: dict[str, Callable[[], Segmenter]] = {
