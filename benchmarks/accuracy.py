@@ -98,13 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir", nargs="?", default=os.environ.get("CVCAPTCHA_DATA"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--test-size", type=float, default=0.2)
-    parser.add_argument("--config", help="JSON object of recognizer parameters")
+    parser.add_argument("--config", help="JSON file holding an object of recognizer parameters")
     parser.add_argument("--output", default="out/accuracy.json")
     args = parser.parse_args(argv)
     if not args.data_dir:
         parser.error("give DATA_DIR or set CVCAPTCHA_DATA")
     try:
-        config = json.loads(Path(args.config).read_text()) if args.config else {}
+        try:
+            config = json.loads(Path(args.config).read_text()) if args.config else {}
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"--config {args.config}: {exc}") from None
         if not isinstance(config, dict):
             raise ConfigError("--config must hold a JSON object")
         data = load_dataset(args.data_dir, skip_bad=True)

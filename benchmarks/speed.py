@@ -12,8 +12,13 @@ times are the median over ``--repeat`` passes, in milliseconds per captcha:
 * decode: PNG bytes to a grey array (``cvcaptcha.io.read_image``);
 * preprocess: resize to the working height, binarise, ink levels;
 * hog map: the HOG of the whole captcha's ink levels (what the locator reads);
-* segment + classify: the rest of ``predict`` (candidate windows, classifier,
-  Viterbi), i.e. single predict on decoded arrays minus the two stages above;
+* segment: the locator's scores of the candidate windows and the Viterbi
+  path (or an unguided strategy's cuts): ``model.cut_status([gray])`` minus
+  the two stages above;
+* features: the reader's features of the chosen slices:
+  ``model.char_features([gray])`` minus ``cut_status``;
+* classify: the reader's probabilities and the text: ``predict`` minus
+  ``char_features``;
 * predict (single): ``model.predict([gray])`` per captcha, from decoded array to text;
 * predict (batch): ``model.predict(all_grays)`` divided by the count;
 * end to end: decode + single predict from the PNG bytes.
@@ -80,17 +85,20 @@ def stage_times(model: CaptchaRecognizer, pngs: list[bytes], repeat: int) -> dic
         "decode": per_item_ms(read_image, pngs, repeat),
         "preprocess": per_item_ms(lambda g: clean(resize(g)), grays, repeat),
         "hog map": per_item_ms(hog, inks, repeat),
+        "segment": per_item_ms(lambda g: model.cut_status([g]), grays, repeat),
+        "features": per_item_ms(lambda g: model.char_features([g]), grays, repeat),
         "predict (single)": per_item_ms(lambda g: model.predict([g]), grays, repeat),
     }
-    times["segment + classify"] = max(
-        0.0, times["predict (single)"] - times["preprocess"] - times["hog map"]
-    )
+    times["classify"] = max(0.0, times["predict (single)"] - times["features"])
+    times["features"] = max(0.0, times["features"] - times["segment"])
+    times["segment"] = max(0.0, times["segment"] - times["preprocess"] - times["hog map"])
     start = time.perf_counter()
     for _ in range(repeat):
         model.predict(grays)
     times["predict (batch)"] = 1000.0 * (time.perf_counter() - start) / repeat / len(grays)
     times["end to end"] = times["decode"] + times["predict (single)"]
-    return times
+    order = ["decode", "preprocess", "hog map", "segment", "features", "classify"]
+    return {k: times[k] for k in order} | {k: v for k, v in times.items() if k not in order}
 
 
 def ddddocr_result(pngs: list[bytes], labels: list[str], repeat: int) -> dict[str, Any] | None:
@@ -149,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     if dddd:
         ratio = dddd["ms_per_captcha"] / times["end to end"]
         print(
-            f"ddddocr: {dddd['ms_per_captcha']:.3f} ms/captcha ({ratio:.0f}x slower), "
+            f"ddddocr: {dddd['ms_per_captcha']:.3f} ms/captcha ({ratio:.1f}x our time), "
             f"accuracy {dddd['captcha_accuracy']:.3f}"
             + (f", model {dddd['model_bytes'] / 1e6:.0f} MB" if dddd["model_bytes"] else "")
         )

@@ -78,3 +78,12 @@ def test_ink_levels_keep_strokes_and_drop_background_gradient(dark_paper: bool) 
     assert ink.dtype == np.float32
     assert ink[15:25, 50:54].min() > 0.9
     assert ink[:, 90:].max() < 0.05  # the smooth ramp is background, not ink
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 6400])
+def test_quantile_u8_equals_numpy(size: int) -> None:
+    from cvcaptcha.preprocess import quantile_u8
+
+    values = np.random.default_rng(size).integers(0, 256, size).astype(np.uint8)
+    for q in (0.0, 0.25, 0.5, 0.99, 1.0):
+        assert quantile_u8(values, q) == pytest.approx(np.quantile(values, q), abs=1e-9)
