@@ -39,7 +39,7 @@ import numpy as np
 
 from . import __version__
 from .errors import ConfigError, ModelFileError
-from .models import CappedPCA
+from .models import CappedPCA, TinyMLP
 from .persist import MAX_UNPACKED, _is_xgboost, model_from_state, model_state, write_atomically
 from .recognizer import CaptchaRecognizer
 
@@ -187,6 +187,43 @@ def _append_temperature_softmax(onx: Any, beta: float, classes: np.ndarray) -> N
     ])
 
 
+def _tiny_mlp_to_onnx(net: TinyMLP, n_features: int) -> Any:
+    """The ONNX graph of a fitted :class:`~cvcaptcha.models.TinyMLP`: its arrays,
+    a ``MatMul`` (the projection), two ``Gemm`` nodes, a ``Relu`` and a
+    ``Softmax`` (no converter needed)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    arrays = {
+        "hidden_weights": net.hidden_weights_, "hidden_bias": net.hidden_bias_,
+        "output_weights": net.output_weights_, "output_bias": net.output_bias_,
+        "classes": np.asarray(net.classes_, dtype=np.int64),
+    }
+    nodes = []
+    projected = INPUT
+    if net.projection_ is not None:
+        arrays["projection"] = net.projection_
+        projected = "projected"
+        nodes.append(helper.make_node("MatMul", [INPUT, "projection"], [projected]))
+    nodes += [
+        helper.make_node("Gemm", [projected, "hidden_weights", "hidden_bias"], ["hidden"]),
+        helper.make_node("Relu", ["hidden"], ["active"]),
+        helper.make_node("Gemm", ["active", "output_weights", "output_bias"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], [OUTPUT], axis=1),
+        helper.make_node("ArgMax", [OUTPUT], ["best"], axis=1, keepdims=0),
+        helper.make_node("Gather", ["classes", "best"], ["label"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "cvcaptcha_tinymlp",
+        [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, [None, n_features])],
+        [
+            helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+            helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, [None, len(net.classes_)]),
+        ],
+        [numpy_helper.from_array(value, name) for name, value in arrays.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
 def input_width(classifier: Any) -> int:
     """Width of a fitted classifier's input rows (``n_features_in_``, looked up
     through :class:`CappedPCA` steps, which do not record it themselves).
@@ -234,7 +271,9 @@ def classifier_to_onnx(classifier: Any, n_features: int) -> Any:
         with warnings.catch_warnings():
             # converters read attributes scikit-learn has deprecated (SVC.probB_)
             warnings.simplefilter("ignore", FutureWarning)
-            if _is_xgboost(classifier):
+            if isinstance(classifier, TinyMLP):
+                onx = _tiny_mlp_to_onnx(classifier, n_features)
+            elif _is_xgboost(classifier):
                 from onnxmltools import convert_xgboost
                 from onnxmltools.convert.common.data_types import FloatTensorType as XgbFloat
 

@@ -8,13 +8,16 @@ what XGBoost requires.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
@@ -47,6 +50,144 @@ class CappedPCA(TransformerMixin, BaseEstimator):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         return self.pca_.transform(X)
+
+
+class TinyMLP(ClassifierMixin, BaseEstimator):
+    """A small network reader: trained by scikit-learn, applied by numpy.
+
+    Projects the inputs on their first ``n_components`` principal axes,
+    standardises them, and trains ``n_models``
+    :class:`~sklearn.neural_network.MLPClassifier` nets of one hidden layer
+    (seeds ``random_state``, ``random_state + 1``, ...; in parallel) whose
+    logits are averaged. Everything before the hidden layer's ReLU is linear
+    and an average of logits is one wider network, so the fitted model is
+    five float32 arrays (the standardisation folded into them): prediction is
+    three small matrix products and a softmax, with none of scikit-learn's
+    per-call input checks. That is what makes a sub-millisecond captcha and
+    a sub-megabyte model file possible.
+
+    Parameters
+    ----------
+    hidden : int
+        Hidden units per net.
+    alpha : float
+        L2 penalty; strong values keep the probabilities of unseen, misplaced
+        windows modest.
+    n_components : int or None
+        Principal axes kept (capped by the data's size); None: no projection.
+    batch_size, learning_rate : int, float
+        Adam's minibatch size and step: large batches train several times
+        faster than scikit-learn's 200 and read as well.
+    max_iter : int
+        Training epochs per net.
+    n_models : int
+        Nets averaged.
+    n_jobs : int
+        Nets trained at once.
+    random_state : int
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    n_features_in_ : int
+    projection_ : ndarray of float32 or None
+        ``(n_features_in_, k)`` principal axes.
+    hidden_weights_, hidden_bias_, output_weights_, output_bias_ : ndarray of float32
+        The averaged network: ``softmax(relu(X @ projection_ @ hidden_weights_
+        + hidden_bias_) @ output_weights_ + output_bias_)``.
+    loss_curve_ : list of float
+        Training loss per epoch of the first net.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 0], [0, 1], [1, 0], [1, 1]] * 10)
+    >>> y = np.array([0, 1, 1, 0] * 10)
+    >>> net = TinyMLP(hidden=16, alpha=1e-4, n_components=None, max_iter=500, n_models=1)
+    >>> net.fit(X, y).predict(X[:4]).tolist()
+    [0, 1, 1, 0]
+    """
+
+    def __init__(
+        self, hidden: int = 256, alpha: float = 0.1, n_components: int | None = 100,
+        batch_size: int = 512, learning_rate: float = 2e-3, max_iter: int = 200,
+        n_models: int = 2, n_jobs: int = 2, random_state: int = 0,
+    ) -> None:
+        self.hidden = hidden
+        self.alpha = alpha
+        self.n_components = n_components
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.n_models = n_models
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> TinyMLP:
+        X = np.asarray(X, dtype=np.float64)
+        self.n_features_in_ = X.shape[1]
+        self.projection_ = None
+        if self.n_components is not None:
+            k = min(self.n_components, *X.shape)
+            pca = PCA(n_components=k, random_state=self.random_state).fit(X)
+            self.projection_ = pca.components_.T.astype(np.float32)
+            X = X @ pca.components_.T  # uncentred: the centring is folded into the bias
+        mean = X.mean(axis=0)
+        scale = X.std(axis=0)
+        scale[scale == 0] = 1.0
+        Z = ((X - mean) / scale).astype(np.float32)
+        nets = [
+            MLPClassifier(
+                hidden_layer_sizes=(self.hidden,), alpha=self.alpha,
+                batch_size=self.batch_size, learning_rate_init=self.learning_rate,
+                max_iter=self.max_iter, random_state=self.random_state + i,
+            )
+            for i in range(self.n_models)
+        ]
+        nets = Parallel(n_jobs=min(self.n_jobs, self.n_models))(
+            delayed(_fit_quietly)(net, Z, y) for net in nets
+        )
+        self.classes_ = nets[0].classes_
+        w1 = np.hstack([net.coefs_[0] for net in nets]) / scale[:, None]
+        self.hidden_weights_ = w1.astype(np.float32)
+        self.hidden_bias_ = (
+            np.concatenate([net.intercepts_[0] for net in nets]) - mean @ w1
+        ).astype(np.float32)
+        self.output_weights_ = (np.vstack([net.coefs_[1] for net in nets]) / len(nets)).astype(
+            np.float32
+        )
+        self.output_bias_ = np.mean([net.intercepts_[1] for net in nets], axis=0).astype(
+            np.float32
+        )
+        if len(self.classes_) == 2:  # one logistic output: make it two softmax logits
+            self.output_weights_ = np.hstack([-self.output_weights_, self.output_weights_]) / 2
+            self.output_bias_ = np.concatenate([-self.output_bias_, self.output_bias_]) / 2
+        self.loss_curve_ = list(nets[0].loss_curve_)
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Averaged logits, one column per class."""
+        X = np.asarray(X, dtype=np.float32)
+        if self.projection_ is not None:
+            X = X @ self.projection_
+        hidden = X @ self.hidden_weights_ + self.hidden_bias_
+        return np.maximum(hidden, 0, out=hidden) @ self.output_weights_ + self.output_bias_
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        logits = self.decision_function(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        odds = np.exp(logits)
+        return odds / odds.sum(axis=1, keepdims=True)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[self.decision_function(X).argmax(axis=1)]
+
+
+def _fit_quietly(net: MLPClassifier, X: np.ndarray, y: np.ndarray) -> MLPClassifier:
+    """Fit one net (in a worker process): a net stopped at ``max_iter`` still
+    reads well, and its loss curve shows how far it got."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return net.fit(X, y)
 
 
 def _svm() -> BaseEstimator:
@@ -90,6 +231,7 @@ CLASSIFIERS: dict[str, Callable[[], BaseEstimator]] = {
     "svm": _svm,
     "xgboost": _xgboost,
     "mlp": _mlp,
+    "tinymlp": TinyMLP,
     "logistic": _logistic,
 }
 

@@ -41,6 +41,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
     "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
     "cvcaptcha.models.CappedPCA",
+    "cvcaptcha.models.TinyMLP",
 )
 _MEMBERS = {"model.json", "arrays.npz", "classifier.skops", "classifier.xgb.json"}
 #: Refuse archives that would unpack to more than this (zip bombs).

@@ -26,13 +26,20 @@ from cvcaptcha.export import (  # noqa: E402
     sidecar_path,
 )
 
-#: Recognizers exported in the agreement tests: the default reader (CappedPCA +
-#: calibrated SVM) on cheap segmentation, the same with sigmoid instead of the
-#: default's calibration, logistic, and a tiny XGBoost.
+#: Recognizers exported in the agreement tests, on cheap segmentation: the
+#: CappedPCA + temperature-calibrated SVM reader, the same with sigmoid
+#: calibration, logistic, a tiny XGBoost and a small TinyMLP (the default's kind).
 READERS = {
-    "svm": {"segmenter": "equal", "augment": 1},
-    "svm-sigmoid": {"segmenter": "equal", "augment": 1, "classifier__svm__method": "sigmoid"},
+    "svm": {"segmenter": "equal", "augment": 1, "classifier": "svm"},
+    "svm-sigmoid": {
+        "segmenter": "equal", "augment": 1, "classifier": "svm",
+        "classifier__svm__method": "sigmoid",
+    },
     "logistic": {"segmenter": "equal", "classifier": "logistic"},
+    "tinymlp": {
+        "segmenter": "equal", "classifier": "tinymlp", "classifier__hidden": 32,
+        "classifier__max_iter": 50,
+    },
     "xgboost": {
         "segmenter": "equal", "augment": 0, "classifier": "xgboost",
         "classifier__n_estimators": 5, "classifier__max_depth": 2,

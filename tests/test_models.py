@@ -51,3 +51,59 @@ def test_unknown_name_or_parameter_raises_config_error() -> None:
         make_classifier("forest")
     with pytest.raises(ConfigError, match="bad parameter"):
         make_classifier("mlp", nonsense=1)
+
+
+def test_tiny_mlp_is_the_trained_net_with_standardisation_folded_in(blobs) -> None:
+    from sklearn.neural_network import MLPClassifier
+
+    from cvcaptcha.models import TinyMLP
+
+    X, y = blobs
+    X = X * np.array([1, 10, 100, 0.1, 1, 1]) + 5  # scales the net must not see
+    tiny = TinyMLP(hidden=8, alpha=1e-3, n_components=None, max_iter=50, n_models=1, n_jobs=1)
+    tiny.fit(X, y)
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net = MLPClassifier(
+            (8,), alpha=1e-3, batch_size=512, learning_rate_init=2e-3, max_iter=50, random_state=0
+        ).fit(Z.astype(np.float32), y)
+    np.testing.assert_allclose(tiny.predict_proba(X), net.predict_proba(Z), atol=1e-4)
+    assert tiny.hidden_weights_.dtype == np.float32 and tiny.n_features_in_ == 6
+
+
+def test_tiny_mlp_projection_is_pca_then_standardisation(blobs) -> None:
+    from sklearn.decomposition import PCA
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    from cvcaptcha.models import TinyMLP
+
+    X, y = blobs
+    tiny = TinyMLP(hidden=8, n_components=3, max_iter=50, n_models=1, n_jobs=1).fit(X, y)
+    assert tiny.projection_.shape == (6, 3)
+    pca = PCA(3, random_state=0).fit(X)
+    Z = StandardScaler().fit_transform(pca.transform(X)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net = MLPClassifier(
+            (8,), alpha=0.1, batch_size=512, learning_rate_init=2e-3, max_iter=50, random_state=0
+        ).fit(Z, y)
+    np.testing.assert_allclose(tiny.predict_proba(X), net.predict_proba(Z), atol=1e-4)
+
+
+def test_tiny_mlp_averages_its_nets_logits_and_handles_two_classes(blobs) -> None:
+    from cvcaptcha.models import TinyMLP
+
+    X, y = blobs
+    kw = {"hidden": 8, "n_components": None, "max_iter": 30}
+    one = TinyMLP(**kw, n_models=1, n_jobs=1, random_state=0).fit(X, y)
+    other = TinyMLP(**kw, n_models=1, n_jobs=1, random_state=1).fit(X, y)
+    both = TinyMLP(**kw, n_models=2, n_jobs=2, random_state=0).fit(X, y)
+    assert both.hidden_weights_.shape == (6, 16)
+    mean = (one.decision_function(X) + other.decision_function(X)) / 2
+    np.testing.assert_allclose(both.decision_function(X), mean, atol=1e-4)
+    binary = TinyMLP(hidden=8, alpha=1e-3, max_iter=500, n_models=2, n_jobs=1)
+    binary.fit(X[y < 2], y[y < 2])
+    proba = binary.predict_proba(X[y < 2])
+    assert proba.shape == (60, 2) and (proba.argmax(axis=1) == y[y < 2]).mean() > 0.9

@@ -66,7 +66,7 @@ def test_round_trip_of_an_auto_segmenter_keeps_the_chosen_strategy(
     assert loaded.predict(data.images[:20]) == model.predict(data.images[:20])
 
 
-@pytest.mark.parametrize("name", ["xgboost", "mlp"])
+@pytest.mark.parametrize("name", ["xgboost", "mlp", "tinymlp"])
 def test_round_trip_other_classifiers(name: str, synth_dir: Path, tmp_path: Path) -> None:
     data = load_dataset(synth_dir)
     params = {"classifier__n_estimators": 10} if name == "xgboost" else {"classifier__max_iter": 30}
