@@ -10,6 +10,7 @@ single HOG.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import cv2
@@ -118,8 +119,7 @@ def batch_hog(
     np.subtract(images[:, :hh, 2:last + 1], images[:, :hh, :last - 1], out=g_col[:, :, 1:last])
     magnitude = np.sqrt(g_row * g_row + g_col * g_col)
     bins = _orientation_bins(g_row, g_col, orientations)
-    cell_of = (np.arange(hh) // cell)[:, None] * cols + np.arange(ww) // cell
-    index = (np.arange(n)[:, None, None] * (rows * cols) + cell_of) * orientations + bins
+    index = _bin_offsets(n, hh, ww, cell, orientations) + bins
     hist = np.bincount(index.ravel(), magnitude.ravel(), n * rows * cols * orientations)
     hist = (hist / (cell * cell)).reshape(n, rows, cols, orientations)
     b_rows, b_cols = rows - block + 1, cols - block + 1
@@ -148,13 +148,31 @@ def _orientation_bins(g_row: np.ndarray, g_col: np.ndarray, orientations: int) -
     total = np.abs(g_col) + np.abs(g_row)
     total[total == 0] = 1
     pseudo = 1 - col / total
+    return np.searchsorted(_bin_thresholds(orientations), pseudo.ravel(), side="right").reshape(
+        pseudo.shape
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _bin_thresholds(orientations: int) -> np.ndarray:
+    """The pseudo-angle of every inner bin edge (see :func:`_orientation_bins`)."""
     # scikit-image compares angles with float32 bin edges; so do we, to agree exactly
     step = np.float32(180.0 / orientations)
     edges = np.deg2rad((step * np.arange(1, orientations, dtype=np.float32)).astype(np.float64))
     thresholds = 1 - np.cos(edges) / (np.abs(np.cos(edges)) + np.sin(edges))
-    return np.searchsorted(thresholds, pseudo.ravel(), side="right").reshape(
-        pseudo.shape
-    )
+    thresholds.flags.writeable = False
+    return thresholds
+
+
+@functools.lru_cache(maxsize=16)
+def _bin_offsets(n: int, height: int, width: int, cell: int, orientations: int) -> np.ndarray:
+    """Index of bin 0 of each pixel's cell histogram in a flat ``(n, rows, cols,
+    orientations)`` array: the same for every stack of one shape, so kept."""
+    cols = width // cell
+    cell_of = (np.arange(height) // cell)[:, None] * cols + np.arange(width) // cell
+    offsets = (np.arange(n)[:, None, None] * ((height // cell) * cols) + cell_of) * orientations
+    offsets.flags.writeable = False
+    return offsets
 
 
 def hog_features(
