@@ -138,7 +138,7 @@ class TinyMLP(ClassifierMixin, BaseEstimator):
         nets = [
             MLPClassifier(
                 hidden_layer_sizes=(self.hidden,), alpha=self.alpha,
-                batch_size=self.batch_size, learning_rate_init=self.learning_rate,
+                batch_size=min(self.batch_size, len(Z)), learning_rate_init=self.learning_rate,
                 max_iter=self.max_iter, random_state=self.random_state + i,
             )
             for i in range(self.n_models)

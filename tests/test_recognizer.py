@@ -102,15 +102,34 @@ def test_memory_caches_the_front_end_without_changing_results(
 
 def test_char_features_feed_the_classifier(fitted: CaptchaRecognizer, synth_test_dir: Path) -> None:
     test = load_dataset(synth_test_dir)
-    feats = fitted.char_features(test.images[:3])
+    one_read = clone(fitted).set_params(shift_reads=0)
+    one_read.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
+    feats = one_read.char_features(test.images[:3])
     assert len(feats) == 3
-    for f, text in zip(feats, fitted.predict(test.images[:3])):
+    for f, text in zip(feats, one_read.predict(test.images[:3])):
         assert f.dtype == np.float32 and f.shape[0] == 4
         proba = fitted.classifier_.predict_proba(f)
         classes = fitted.classifier_.classes_
         chars = classes[classes < len(fitted.alphabet_)]
         best = chars[proba[:, classes < len(fitted.alphabet_)].argmax(axis=1)]
         assert "".join(fitted.alphabet_[i] for i in best) == text
+
+
+def test_shift_reads_average_the_reader_over_windows_moved_sideways(
+    fitted: CaptchaRecognizer, synth_test_dir: Path
+) -> None:
+    test = load_dataset(synth_test_dir).images[:10]
+    width = fitted.segmenter_.char_width_
+    offsets = fitted._read_offsets()
+    assert len(offsets) == 2 * fitted.shift_reads + 1 and 0 in offsets
+    np.testing.assert_array_equal(offsets, -offsets[::-1])
+    assert abs(offsets).max() == round(fitted.shift_span * width)
+    one_read = clone(fitted).set_params(shift_reads=0)
+    one_read.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
+    assert list(one_read._read_offsets()) == [0]
+    many = [p.char_confidences for p in fitted.predict_details(test)]
+    one = [p.char_confidences for p in one_read.predict_details(test)]
+    assert not np.allclose(many, one)  # the moved reads count
 
 
 def test_height_rescales_and_cuts_come_back_in_original_pixels(synth_dir: Path) -> None:
