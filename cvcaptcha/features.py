@@ -288,12 +288,22 @@ def ink_windows(
     """
     half = max(1, int(round(width / 2)))
     padded = cv2.copyMakeBorder(ink, 0, 0, half, half, cv2.BORDER_CONSTANT, value=0)
-    starts = np.clip(np.round(np.asarray(centres)).astype(int), 0, ink.shape[1])
-    out = np.empty((len(starts), size[0] * size[1]), np.float32)
-    for i, a in enumerate(starts.tolist()):
-        window = padded[:, a:a + 2 * half]
-        out[i] = cv2.resize(window, (size[1], size[0]), interpolation=cv2.INTER_AREA).ravel()
-    return out
+    starts = np.clip(np.round(np.asarray(centres)).astype(int), 0, ink.shape[1]).tolist()
+    windows = [padded[:, a:a + 2 * half] for a in starts]
+    if not windows:
+        return np.empty((0, size[0] * size[1]), np.float32)
+    if 2 * half >= size[1]:
+        # Shrinking: pixel areas never straddle two windows, so one resize of the
+        # windows side by side equals a resize of each, at a fraction of the calls.
+        strip = cv2.resize(
+            np.hstack(windows), (size[1] * len(windows), size[0]), interpolation=cv2.INTER_AREA
+        )
+        return np.ascontiguousarray(
+            strip.reshape(size[0], len(windows), size[1]).transpose(1, 0, 2), np.float32
+        ).reshape(len(windows), -1)
+    return np.stack([
+        cv2.resize(w, (size[1], size[0]), interpolation=cv2.INTER_AREA).ravel() for w in windows
+    ]).astype(np.float32)
 
 
 #: Feature kinds read from windows of the whole captcha (its :func:`hog_map`

@@ -83,3 +83,18 @@ def test_ink_windows_centre_and_pad_with_blank_paper() -> None:
     centred = wins[0].reshape(10, 10)
     assert centred[:, 4:6].min() > 0.9 and centred[:, :3].max() == 0.0
     assert wins[1].max() == 0.0 and wins[2].max() == 0.0  # nothing near the edges
+
+
+@pytest.mark.parametrize("width", [33.0, 20.0, 8.0])
+def test_ink_windows_equal_one_resize_per_window(width: float) -> None:
+    import cv2
+
+    ink = np.random.default_rng(1).random((40, 160)).astype(np.float32)
+    centres = np.array([-3.0, 0.4, 17.0, 30.5, 80.0, 159.6, 170.0])
+    got = ink_windows(ink, centres, width, (24, 20))
+    half = int(round(width / 2))
+    padded = np.pad(ink, ((0, 0), (half, half)))
+    for row, c in zip(got, np.clip(np.round(centres).astype(int), 0, 160)):
+        want = cv2.resize(padded[:, c:c + 2 * half], (20, 24), interpolation=cv2.INTER_AREA)
+        np.testing.assert_allclose(row.reshape(24, 20), want, atol=1e-6)
+    assert ink_windows(ink, np.array([]), width, (24, 20)).shape == (0, 480)
