@@ -117,10 +117,13 @@ def batch_hog(
     np.subtract(images[:, 2:last + 1, :ww], images[:, :last - 1, :ww], out=g_row[:, 1:last])
     last = min(ww, w - 1)
     np.subtract(images[:, :hh, 2:last + 1], images[:, :hh, :last - 1], out=g_col[:, :, 1:last])
+    # only pixels with a gradient add to a histogram: on a captcha, a minority
+    live = np.flatnonzero((g_row != 0) | (g_col != 0))
+    g_row, g_col = g_row.ravel()[live], g_col.ravel()[live]
     magnitude = np.sqrt(g_row * g_row + g_col * g_col)
-    bins = _orientation_bins(g_row, g_col, orientations)
-    index = _bin_offsets(n, hh, ww, cell, orientations) + bins
-    hist = np.bincount(index.ravel(), magnitude.ravel(), n * rows * cols * orientations)
+    index = _bin_offsets(n, hh, ww, cell, orientations).ravel()[live]
+    index += _orientation_bins(g_row, g_col, orientations)
+    hist = np.bincount(index, magnitude, n * rows * cols * orientations)
     hist = (hist / (cell * cell)).reshape(n, rows, cols, orientations)
     b_rows, b_cols = rows - block + 1, cols - block + 1
     blocks = np.empty((n, b_rows, b_cols, block, block, orientations), np.float64)
@@ -136,21 +139,17 @@ def batch_hog(
 
 
 def _orientation_bins(g_row: np.ndarray, g_col: np.ndarray, orientations: int) -> np.ndarray:
-    """Unsigned orientation bin (0..orientations-1) of every gradient, without an arctan.
+    """Unsigned orientation bin (0..orientations-1) of each nonzero gradient,
+    without an arctan.
 
     Each gradient is folded into the upper half plane (its angle modulo 180
     degrees); there ``1 - col / (|col| + |row|)`` grows monotonically with the
-    angle, so comparing it with the same quantity at the bin edges gives the
-    bin. Zero gradients land anywhere: their magnitude is zero.
+    angle, so comparing it with the same quantity at the bin edges gives the bin.
     """
     col = np.where(g_row < 0, -g_col, g_col)
     np.abs(col, out=col, where=g_row == 0)
-    total = np.abs(g_col) + np.abs(g_row)
-    total[total == 0] = 1
-    pseudo = 1 - col / total
-    return np.searchsorted(_bin_thresholds(orientations), pseudo.ravel(), side="right").reshape(
-        pseudo.shape
-    )
+    pseudo = 1 - col / (np.abs(g_col) + np.abs(g_row))
+    return np.searchsorted(_bin_thresholds(orientations), pseudo, side="right")
 
 
 @functools.lru_cache(maxsize=16)
