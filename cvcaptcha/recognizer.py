@@ -591,7 +591,9 @@ class CaptchaRecognizer(BaseEstimator):
             proba = softmax_proba(X, self.locator_coef_, self.locator_intercept_)
             full = np.zeros((len(X), len(self.alphabet_) + 1), np.float32)
             full[:, self.locator_classes_] = proba
-            tables.extend(np.split(full[:, :-1], np.cumsum(counts)[:-1]))
+            tables.extend(
+                [full[:, :-1]] if len(part) == 1 else np.split(full[:, :-1], np.cumsum(counts)[:-1])
+            )
         return tables
 
     def _scorer(self, table: np.ndarray, targets: np.ndarray | None = None) -> Scorer:
@@ -600,10 +602,10 @@ class CaptchaRecognizer(BaseEstimator):
 
         def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
             rows = np.clip(self._starts(intervals, LOCATOR_CONTEXT), 0, len(table) - 1)
-            logp = np.log(np.clip(table[rows], 1e-6, 1.0))
-            if targets is None:
-                return np.repeat(logp.max(axis=1, keepdims=True), self.n_chars_, axis=1)
-            return logp[:, targets]
+            if targets is None:  # the log of the best is the best log, for one log per row
+                best = np.log(np.clip(table[rows].max(axis=1, keepdims=True), 1e-6, 1.0))
+                return np.repeat(best, self.n_chars_, axis=1)
+            return np.log(np.clip(table[rows][:, targets], 1e-6, 1.0))
 
         return score
 
