@@ -70,7 +70,6 @@ def stage_times(model: CaptchaRecognizer, pngs: list[bytes], repeat: int) -> dic
     def resize(gray: np.ndarray) -> np.ndarray:
         return resize_height(gray, params["height"])[0] if params["height"] else gray
 
-
     def clean(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mask = preprocess(
             gray, params["threshold"], params["open_frac"], params["speck_frac"],

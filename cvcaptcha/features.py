@@ -93,7 +93,7 @@ def batch_hog(
 
     Returns
     -------
-    ndarray of float32, shape (n, h // cell - block + 1, w // cell - block + 1, block, block,
+    ndarray of float64, shape (n, h // cell - block + 1, w // cell - block + 1, block, block,
     orientations)
         The same layout as ``hog(..., feature_vector=False)``.
 
@@ -121,7 +121,9 @@ def batch_hog(
     live = np.flatnonzero((g_row != 0) | (g_col != 0))
     g_row, g_col = g_row.ravel()[live], g_col.ravel()[live]
     magnitude = np.sqrt(g_row * g_row + g_col * g_col)
-    index = _bin_offsets(n, hh, ww, cell, orientations).ravel()[live]
+    per_image = rows * cols * orientations
+    index = (np.arange(n)[:, None, None] * per_image + _bin_offsets(hh, ww, cell, orientations))
+    index = index.ravel()[live]
     index += _orientation_bins(g_row, g_col, orientations)
     hist = np.bincount(index, magnitude, n * rows * cols * orientations)
     hist = (hist / (cell * cell)).reshape(n, rows, cols, orientations)
@@ -164,12 +166,12 @@ def _bin_thresholds(orientations: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _bin_offsets(n: int, height: int, width: int, cell: int, orientations: int) -> np.ndarray:
-    """Index of bin 0 of each pixel's cell histogram in a flat ``(n, rows, cols,
-    orientations)`` array: the same for every stack of one shape, so kept."""
+def _bin_offsets(height: int, width: int, cell: int, orientations: int) -> np.ndarray:
+    """Index of bin 0 of each pixel's cell histogram in a flat ``(rows, cols,
+    orientations)`` array: the same for every image of one shape, so kept."""
     cols = width // cell
     cell_of = (np.arange(height) // cell)[:, None] * cols + np.arange(width) // cell
-    offsets = (np.arange(n)[:, None, None] * ((height // cell) * cols) + cell_of) * orientations
+    offsets = cell_of * orientations
     offsets.flags.writeable = False
     return offsets
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
@@ -173,10 +174,7 @@ class TinyMLP(ClassifierMixin, BaseEstimator):
         return np.maximum(hidden, 0, out=hidden) @ self.output_weights_ + self.output_bias_
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        logits = self.decision_function(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        odds = np.exp(logits)
-        return odds / odds.sum(axis=1, keepdims=True)
+        return softmax(self.decision_function(X), axis=1)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.classes_[self.decision_function(X).argmax(axis=1)]

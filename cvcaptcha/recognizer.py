@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -102,9 +103,7 @@ def softmax_proba(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.
     logits = X @ coef.T + intercept
     if logits.shape[1] == 1:  # binary: the one column is the second class's log-odds
         logits = np.hstack([np.zeros_like(logits), logits])
-    logits -= logits.max(axis=1, keepdims=True)
-    odds = np.exp(logits)
-    return odds / odds.sum(axis=1, keepdims=True)
+    return softmax(logits, axis=1)
 
 
 @dataclass
@@ -591,9 +590,8 @@ class CaptchaRecognizer(BaseEstimator):
             proba = softmax_proba(X, self.locator_coef_, self.locator_intercept_)
             full = np.zeros((len(X), len(self.alphabet_) + 1), np.float32)
             full[:, self.locator_classes_] = proba
-            tables.extend(
-                [full[:, :-1]] if len(part) == 1 else np.split(full[:, :-1], np.cumsum(counts)[:-1])
-            )
+            ends = np.cumsum(counts)
+            tables.extend(full[end - n:end, :-1] for n, end in zip(counts, ends))
         return tables
 
     def _scorer(self, table: np.ndarray, targets: np.ndarray | None = None) -> Scorer:
