@@ -212,16 +212,37 @@ def hog_map(image: np.ndarray, orientations: int = 9, cell: int = 4, block: int 
     return batch_hog(image[None], orientations, cell, block)[0]
 
 
-def window_features(blocks: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
-    """Features of fixed-width windows cut from a :func:`hog_map`.
+def map_columns(blocks: np.ndarray) -> np.ndarray:
+    """A :func:`hog_map` as one float32 row per block column, left to right.
 
-    Each window's vector holds its block columns one after another (column
-    major), so all windows are views into one transposed copy of the map and
-    cutting many overlapping windows copies only the rows asked for.
+    The layout every window reads: a window of consecutive block columns is
+    then consecutive rows, see :func:`window_features` and :func:`window_scores`.
+
+    Returns
+    -------
+    ndarray of float32, shape (block_cols, block_rows * block * block * orientations)
+
+    Examples
+    --------
+    >>> map_columns(hog_map(np.zeros((16, 40)))).shape
+    (9, 108)
+    """
+    return np.ascontiguousarray(blocks.swapaxes(0, 1), dtype=np.float32).reshape(
+        blocks.shape[1], -1
+    )
+
+
+def window_features(columns: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """Features of fixed-width windows of a HOG map's :func:`map_columns`.
+
+    Each window's vector holds its block columns one after another, so all
+    windows are views into the columns and cutting many overlapping windows
+    copies only the rows asked for. A map narrower than ``width`` is padded
+    with blank columns on the right.
 
     Parameters
     ----------
-    blocks : ndarray, shape (block_rows, block_cols, block, block, orientations)
+    columns : ndarray of float32, shape (block_cols, d)
     starts : ndarray of int
         First block column of each window; clipped to the map.
     width : int
@@ -229,25 +250,82 @@ def window_features(blocks: np.ndarray, starts: np.ndarray, width: int) -> np.nd
 
     Returns
     -------
-    ndarray of float32, shape (len(starts), width * block_rows * block * block * orientations)
+    ndarray of float32, shape (len(starts), width * d)
 
     Examples
     --------
-    >>> hm = hog_map(np.random.default_rng(0).random((16, 40)))
-    >>> window_features(hm, np.array([0, 2, 50]), 3).shape
+    >>> cols = map_columns(hog_map(np.random.default_rng(0).random((16, 40))))
+    >>> window_features(cols, np.array([0, 2, 50]), 3).shape
     (3, 324)
     """
-    columns = np.ascontiguousarray(blocks.swapaxes(0, 1), dtype=np.float32)
-    n_cols = columns.shape[0]
-    size = columns[0].size
-    width = min(width, n_cols)
+    columns = _pad_columns(columns, width)
+    n_cols, size = columns.shape
     flat = columns.reshape(-1)
-    step = size * flat.itemsize
+    step = flat.itemsize
     windows = np.lib.stride_tricks.as_strided(
-        flat, shape=(n_cols - width + 1, width * size), strides=(step, flat.itemsize),
+        flat, shape=(n_cols - width + 1, width * size), strides=(size * step, step),
         writeable=False,
     )
     return windows[np.clip(np.asarray(starts, dtype=int), 0, n_cols - width)]
+
+
+def window_scores(
+    columns: np.ndarray, coef: np.ndarray, intercept: np.ndarray, width: int
+) -> np.ndarray:
+    """A linear model's scores ``window @ coef.T + intercept`` of every window
+    of :func:`window_features` (starts ``0, 1, ...``), without cutting them.
+
+    Each block column is multiplied once by the part of ``coef`` that reads
+    each place in a window, and a window's score is the sum of its columns'
+    products: the windows of a captcha overlap almost entirely, so this reads
+    the map once instead of ``width`` times.
+
+    Parameters
+    ----------
+    columns : ndarray of float32, shape (block_cols, d)
+    coef : ndarray, shape (n_outputs, width * d)
+    intercept : ndarray, shape (n_outputs,)
+    width : int
+
+    Returns
+    -------
+    ndarray, shape (max(1, block_cols - width + 1), n_outputs)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> cols, coef = rng.random((9, 4)).astype(np.float32), rng.random((2, 12))
+    >>> ref = window_features(cols, np.arange(7), 3) @ coef.T
+    >>> bool(np.allclose(window_scores(cols, coef, np.zeros(2), 3), ref))
+    True
+    """
+    columns = _pad_columns(columns, width)
+    # products[s, o * width + j]: column s read as the j-th column of a window, for output o
+    products = columns @ coef.reshape(len(coef) * width, -1).T
+    return _sum_diagonals(products, intercept.astype(products.dtype), width)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sum_diagonals(
+    products: np.ndarray, intercept: np.ndarray, width: int
+) -> np.ndarray:  # pragma: no cover - compiled; tested through window_scores
+    """``scores[s, o] = intercept[o] + sum_j products[s + j, o * width + j]``."""
+    n_windows, n_out = len(products) - width + 1, len(intercept)
+    scores = np.empty((n_windows, n_out), products.dtype)
+    for s in range(n_windows):
+        for o in range(n_out):
+            total = intercept[o]
+            for j in range(width):
+                total += products[s + j, o * width + j]
+            scores[s, o] = total
+    return scores
+
+
+def _pad_columns(columns: np.ndarray, width: int) -> np.ndarray:
+    """``columns`` with blank columns added on the right up to ``width``."""
+    if len(columns) >= width:
+        return columns
+    return np.vstack([columns, np.zeros((width - len(columns), columns.shape[1]), columns.dtype)])
 
 
 def pixel_features(crops: np.ndarray, **_: object) -> np.ndarray:

@@ -26,7 +26,9 @@ from .features import (
     compute_features,
     hog_map,
     ink_windows,
+    map_columns,
     window_features,
+    window_scores,
 )
 from .io import ImageLike, check_labels, read_image
 from .models import make_classifier
@@ -45,6 +47,8 @@ class Prepared:
     mask: np.ndarray
     scale: float
     ink: np.ndarray
+    #: HOG map of the ink levels, one row per block column (see
+    #: :func:`~cvcaptcha.features.map_columns`)
     hog: np.ndarray
 
 
@@ -62,7 +66,7 @@ def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
     )
     ink = ink_levels(gray)
     hog = hog_map(ink, params["hog_orientations"], params["hog_cell"], params["hog_block"])
-    return Prepared(mask, scale, ink, hog.astype(np.float32))
+    return Prepared(mask, scale, ink, map_columns(hog))
 
 
 def prepare_all(images: list[np.ndarray], params: dict[str, Any]) -> list[Prepared]:
@@ -92,16 +96,18 @@ def _pitches(cuts: np.ndarray) -> np.ndarray:
     return np.diff(centres) if len(centres) > 1 else (cuts[:, 1] - cuts[:, 0]).astype(float)
 
 
-def softmax_proba(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
-    """Class probabilities of a multinomial (or binary) linear model, in plain numpy.
+def softmax_logits(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities from a linear model's scores; a single column is
+    a binary model's log-odds of its second class.
 
     Examples
     --------
-    >>> softmax_proba(np.zeros((1, 2)), np.zeros((3, 2)), np.zeros(3)).round(3).tolist()
+    >>> softmax_logits(np.zeros((1, 3))).round(3).tolist()
     [[0.333, 0.333, 0.333]]
+    >>> softmax_logits(np.zeros((1, 1))).tolist()
+    [[0.5, 0.5]]
     """
-    logits = X @ coef.T + intercept
-    if logits.shape[1] == 1:  # binary: the one column is the second class's log-odds
+    if logits.shape[1] == 1:
         logits = np.hstack([np.zeros_like(logits), logits])
     return softmax(logits, axis=1)
 
@@ -543,7 +549,8 @@ class CaptchaRecognizer(BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(X, y)
-        self.locator_coef_ = model.coef_.astype(np.float32)
+        # C order: window_scores reads it as one row per (class, window column)
+        self.locator_coef_ = np.ascontiguousarray(model.coef_, dtype=np.float32)
         self.locator_intercept_ = model.intercept_.astype(np.float32)
         self.locator_classes_ = model.classes_.astype(int)
         return model
@@ -570,9 +577,9 @@ class CaptchaRecognizer(BaseEstimator):
         full[:, self.classifier_.classes_] = proba
         return full
 
-    def _tables(self, preps: list[Prepared], chunk: int = 256) -> list[np.ndarray]:
+    def _tables(self, preps: list[Prepared]) -> list[np.ndarray]:
         """The locator's character probabilities at every window position of each
-        captcha, one matrix product per ``chunk`` captchas.
+        captcha (see :func:`~cvcaptcha.features.window_scores`).
 
         Every candidate a guided segmenter can ask about is one of these
         windows, so segmentation then only looks rows up. Columns follow
@@ -581,17 +588,11 @@ class CaptchaRecognizer(BaseEstimator):
         """
         blocks = self._window_cells(LOCATOR_CONTEXT) - self.hog_block + 1
         tables: list[np.ndarray] = []
-        for i in range(0, len(preps), chunk):
-            part = preps[i:i + chunk]
-            counts = [max(1, p.hog.shape[1] - blocks + 1) for p in part]
-            X = np.concatenate(
-                [window_features(p.hog, np.arange(n), blocks) for p, n in zip(part, counts)]
-            )
-            proba = softmax_proba(X, self.locator_coef_, self.locator_intercept_)
-            full = np.zeros((len(X), len(self.alphabet_) + 1), np.float32)
-            full[:, self.locator_classes_] = proba
-            ends = np.cumsum(counts)
-            tables.extend(full[end - n:end, :-1] for n, end in zip(counts, ends))
+        for p in preps:
+            logits = window_scores(p.hog, self.locator_coef_, self.locator_intercept_, blocks)
+            full = np.zeros((len(logits), len(self.alphabet_) + 1), np.float32)
+            full[:, self.locator_classes_] = softmax_logits(logits)
+            tables.append(full[:, :-1])
         return tables
 
     def _scorer(self, table: np.ndarray, targets: np.ndarray | None = None) -> Scorer:

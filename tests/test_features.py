@@ -14,7 +14,9 @@ from cvcaptcha.features import (
     hog_features,
     hog_map,
     ink_windows,
+    map_columns,
     window_features,
+    window_scores,
 )
 
 
@@ -49,12 +51,29 @@ def test_window_features_are_slices_of_the_map() -> None:
     rng = np.random.default_rng(1)
     blocks = hog_map(rng.random((32, 80)), cell=4, block=2)
     assert blocks.shape == (7, 19, 2, 2, 9)
-    feats = window_features(blocks, np.array([0, 5, 99]), 4)
+    feats = window_features(map_columns(blocks), np.array([0, 5, 99]), 4)
     assert feats.shape == (3, 7 * 4 * 36)
     # the window's block columns one after another
     np.testing.assert_allclose(feats[1], blocks[:, 5:9].swapaxes(0, 1).ravel(), rtol=1e-6)
     # a start past the end is clipped to the last whole window
     np.testing.assert_allclose(feats[2], blocks[:, -4:].swapaxes(0, 1).ravel(), rtol=1e-6)
+
+
+def test_window_features_pad_a_map_narrower_than_the_window() -> None:
+    columns = np.ones((2, 3), np.float32)
+    feats = window_features(columns, np.array([0, 4]), 3)
+    assert feats.tolist() == [[1, 1, 1, 1, 1, 1, 0, 0, 0]] * 2
+
+
+@pytest.mark.parametrize("n_cols", [12, 2])
+def test_window_scores_equal_cut_windows_times_coef(n_cols: int) -> None:
+    rng = np.random.default_rng(2)
+    columns = rng.random((n_cols, 8)).astype(np.float32)
+    coef, intercept = rng.normal(size=(5, 3 * 8)), rng.normal(size=5)
+    got = window_scores(columns, coef, intercept, 3)
+    windows = window_features(columns, np.arange(max(1, n_cols - 2)), 3)
+    assert got.shape == (len(windows), 5)
+    np.testing.assert_allclose(got, windows @ coef.T + intercept, rtol=1e-5)
 
 
 def test_char_crop_centres_glyph_whatever_its_position() -> None:
