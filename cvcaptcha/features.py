@@ -369,23 +369,48 @@ def ink_windows(
     (2, 32)
     """
     half = max(1, int(round(width / 2)))
+    span = 2 * half
     padded = cv2.copyMakeBorder(ink, 0, 0, half, half, cv2.BORDER_CONSTANT, value=0)
-    starts = np.clip(np.round(np.asarray(centres)).astype(int), 0, ink.shape[1]).tolist()
-    windows = [padded[:, a:a + 2 * half] for a in starts]
-    if not windows:
-        return np.empty((0, size[0] * size[1]), np.float32)
-    if 2 * half >= size[1]:
-        # Shrinking: pixel areas never straddle two windows, so one resize of the
-        # windows side by side equals a resize of each, at a fraction of the calls.
-        strip = cv2.resize(
-            np.hstack(windows), (size[1] * len(windows), size[0]), interpolation=cv2.INTER_AREA
-        )
-        return np.ascontiguousarray(
-            strip.reshape(size[0], len(windows), size[1]).transpose(1, 0, 2), np.float32
-        ).reshape(len(windows), -1)
-    return np.stack([
-        cv2.resize(w, (size[1], size[0]), interpolation=cv2.INTER_AREA).ravel() for w in windows
-    ]).astype(np.float32)
+    starts = np.clip(np.round(np.asarray(centres)).astype(int), 0, ink.shape[1])
+    if span < size[1] or ink.shape[0] < size[0]:  # enlarging: OpenCV's own interpolation
+        return np.stack(
+            [
+                cv2.resize(padded[:, a:a + span], (size[1], size[0]), interpolation=cv2.INTER_AREA)
+                .ravel()
+                for a in starts
+            ]
+            or [np.empty(size[0] * size[1], np.float32)]
+        )[:len(starts)].astype(np.float32)
+    # Shrinking, OpenCV's INTER_AREA is a weighted average along each axis: one
+    # product scales every column to ``size[0]`` rows once for all windows, a
+    # second scales all the windows' columns together.
+    rows = _area_weights(ink.shape[0], size[0]) @ padded
+    step = rows.itemsize
+    windows = np.lib.stride_tricks.as_strided(
+        rows, shape=(rows.shape[1] - span + 1, size[0], span),
+        strides=(step, rows.strides[0], step), writeable=False,
+    )[starts]
+    flat = windows.reshape(-1, span) @ _area_weights(span, size[1]).T
+    return flat.reshape(len(starts), size[0] * size[1])
+
+
+@functools.lru_cache(maxsize=32)
+def _area_weights(n_in: int, n_out: int) -> np.ndarray:
+    """Matrix that shrinks ``n_in`` samples to ``n_out`` by averaging over the
+    area each output sample covers, as OpenCV's ``INTER_AREA`` does.
+
+    Examples
+    --------
+    >>> _area_weights(4, 2).tolist()
+    [[0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5]]
+    """
+    scale = n_in / n_out
+    lo = np.arange(n_out)[:, None] * scale
+    pixel = np.arange(n_in)[None, :]
+    overlap = np.minimum(lo + scale, pixel + 1) - np.maximum(lo, pixel)
+    weights = (np.clip(overlap, 0, None) / scale).astype(np.float32)
+    weights.flags.writeable = False
+    return weights
 
 
 #: Feature kinds read from windows of the whole captcha (its :func:`hog_map`

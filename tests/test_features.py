@@ -104,13 +104,14 @@ def test_ink_windows_centre_and_pad_with_blank_paper() -> None:
     assert wins[1].max() == 0.0 and wins[2].max() == 0.0  # nothing near the edges
 
 
-@pytest.mark.parametrize("width", [33.0, 20.0, 8.0])
-def test_ink_windows_equal_one_resize_per_window(width: float) -> None:
+@pytest.mark.parametrize(("width", "height"), [(33.0, 40), (20.0, 40), (8.0, 40), (33.0, 16)])
+def test_ink_windows_equal_one_resize_per_window(width: float, height: int) -> None:
     import cv2
 
-    ink = np.random.default_rng(1).random((40, 160)).astype(np.float32)
+    ink = np.random.default_rng(1).random((height, 160)).astype(np.float32)
     centres = np.array([-3.0, 0.4, 17.0, 30.5, 80.0, 159.6, 170.0])
     got = ink_windows(ink, centres, width, (24, 20))
+    assert got.dtype == np.float32
     half = int(round(width / 2))
     padded = np.pad(ink, ((0, 0), (half, half)))
     for row, c in zip(got, np.clip(np.round(centres).astype(int), 0, 160)):
