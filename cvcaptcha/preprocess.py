@@ -8,6 +8,7 @@ settings work on captchas of any size.
 from __future__ import annotations
 
 import cv2
+import numba
 import numpy as np
 
 from .errors import ConfigError
@@ -46,7 +47,7 @@ def binarize(gray: np.ndarray, method: str = "otsu", block: float = 0.5) -> np.n
         )
     else:
         raise ConfigError(f"unknown threshold method {method!r}; choose from {THRESHOLDS}")
-    if mask.mean() > 0.5:  # light ink on dark paper: ink is always the minority
+    if 2 * cv2.countNonZero(mask) > mask.size:  # light ink on dark paper: ink is the minority
         mask = 1 - mask
     return mask
 
@@ -98,12 +99,23 @@ def despeckle(mask: np.ndarray, min_area: int) -> np.ndarray:
     """
     if min_area <= 1:
         return mask
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    # labels, then areas in one compiled pass: several times cheaper than
+    # connectedComponentsWithStats on a small captcha
+    n, labels = cv2.connectedComponents(mask, connectivity=8)
+    keep = _component_areas(labels, n) >= min_area
     if keep[1:].all():  # the usual case: nothing to remove, no relabelling
         return mask
     keep[0] = False
     return keep.astype(np.uint8)[labels]
+
+
+@numba.njit(cache=True, nogil=True)
+def _component_areas(labels: np.ndarray, n: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Pixel count of each of the ``n`` labels of a label image."""
+    areas = np.zeros(n, np.int64)
+    for label in labels.ravel():
+        areas[label] += 1
+    return areas
 
 
 def preprocess(
@@ -206,17 +218,32 @@ def ink_levels(gray: np.ndarray, size_frac: float = 0.18) -> np.ndarray:
 
 def quantile_u8(image: np.ndarray, q: float) -> float:
     """The ``q`` quantile of a uint8 image, as :func:`numpy.quantile` computes it
-    (linear between the two nearest ranks), but read from the histogram:
-    several times cheaper than sorting a small captcha.
+    (linear between the two nearest ranks), but read from the histogram in one
+    compiled pass: several times cheaper than sorting a small captcha.
 
     Examples
     --------
     >>> quantile_u8(np.arange(100, dtype=np.uint8), 0.5)
     49.5
     """
-    cdf = np.cumsum(np.bincount(image.ravel(), minlength=256))
-    rank = q * (image.size - 1)
+    return float(_quantile_u8(np.ascontiguousarray(image).reshape(-1), float(q)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _quantile_u8(values: np.ndarray, q: float) -> float:  # pragma: no cover - compiled
+    """:func:`quantile_u8` of a flat uint8 array."""
+    counts = np.zeros(256, np.int64)
+    for v in values:
+        counts[v] += 1
+    rank = q * (values.size - 1)
     below = int(rank)
-    # the k-th smallest value (from 0) is the first level whose cdf exceeds k
-    low, high = np.searchsorted(cdf, [below + 1, min(below + 2, image.size)])
-    return float(low + (rank - below) * (high - low))
+    # the k-th smallest value (from 0) is the first level whose cumulative count exceeds k
+    low, high, seen = -1, -1, 0
+    for level in range(256):
+        seen += counts[level]
+        if low < 0 and seen > below:
+            low = level
+        if seen > min(below + 1, values.size - 1):
+            high = level
+            break
+    return low + (rank - below) * (high - low)
