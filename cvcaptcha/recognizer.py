@@ -32,7 +32,7 @@ from .features import (
 )
 from .io import ImageLike, check_labels, read_image
 from .models import make_classifier
-from .preprocess import ink_levels, preprocess, resize_height
+from .preprocess import ink_levels, preprocess, resize_height, thicken
 from .segment import Scorer, make_segmenter
 
 
@@ -72,6 +72,21 @@ def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
 def prepare_all(images: list[np.ndarray], params: dict[str, Any]) -> list[Prepared]:
     """:func:`prepare` for every image (the unit the recognizer's ``memory`` caches)."""
     return [prepare(img, params) for img in images]
+
+
+def stroke_variants(prep: Prepared, params: dict[str, Any]) -> list[Prepared]:
+    """The captcha with every stroke one pixel thicker, and one pixel thinner
+    (a 2x2 grey dilation and erosion of its ink, and of its mask).
+
+    Training copies cut from these teach the reader the pen widths a captcha
+    family varies by, which shifted copies alone do not.
+    """
+    variants = []
+    for pixels in (1, -1):
+        ink = thicken(prep.ink, pixels)
+        hog = hog_map(ink, params["hog_orientations"], params["hog_cell"], params["hog_block"])
+        variants.append(Prepared(thicken(prep.mask, pixels), prep.scale, ink, map_columns(hog)))
+    return variants
 
 
 #: Parameters of the front end: a change to any of them invalidates cached preparation.
@@ -164,6 +179,10 @@ class CaptchaRecognizer(BaseEstimator):
         the slightly misplaced cuts it will meet at prediction time.
     jitter : float
         Largest edge move of ``augment``, as a fraction of the character width.
+    stroke_jitter : float
+        Share of the reading classifier's ``augment`` copies cut from the
+        captcha with its strokes one pixel thicker or thinner (half each, see
+        :func:`stroke_variants`): pen width varies within a family. 0: off.
     shift_reads : int
         At prediction, each character is also read with its window moved
         sideways, ``shift_reads`` times on each side (evenly up to
@@ -245,6 +264,7 @@ class CaptchaRecognizer(BaseEstimator):
         align_rounds: int = 1,
         augment: int = 6,
         jitter: float = 0.2,
+        stroke_jitter: float = 0.0,
         shift_reads: int = 2,
         shift_span: float = 0.2,
         reject: float = 4.0,
@@ -270,6 +290,7 @@ class CaptchaRecognizer(BaseEstimator):
         self.align_rounds = align_rounds
         self.augment = augment
         self.jitter = jitter
+        self.stroke_jitter = stroke_jitter
         self.shift_reads = shift_reads
         self.shift_span = shift_span
         self.reject = reject
@@ -441,7 +462,8 @@ class CaptchaRecognizer(BaseEstimator):
             segmenter.set_widths(np.concatenate([_pitches(c) for c in cuts]))
             locator = self._fit_locator(preps, cuts, targets, rng, locator)
         X, y = self._training_set(
-            preps, cuts, targets, rng, self._features, self.augment, reject=False
+            preps, cuts, targets, rng, self._features, self.augment, reject=False,
+            strokes=self.stroke_jitter,
         )
         self.classifier_ = self._classifier_estimator().fit(X, y)
         self.image_shape_ = tuple(
@@ -485,31 +507,42 @@ class CaptchaRecognizer(BaseEstimator):
         features: Callable[[Prepared, np.ndarray], np.ndarray],
         augment: int,
         reject: bool,
+        strokes: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Features and class indices of the characters ``cuts`` give.
 
         Each character also appears ``augment`` more times, moved sideways by up
-        to ``jitter`` of its width; with ``reject``, misplaced lattice slices
-        (straddling two characters) are added as one more class, index
+        to ``jitter`` of its width, a ``strokes`` share of these cut from the
+        captcha's :func:`stroke_variants`; with ``reject``, misplaced lattice
+        slices (straddling two characters) are added as one more class, index
         ``len(alphabet_)``.
         """
         n_reject = int(round(self.reject * self.n_chars_)) if reject else 0
         spread = self.jitter * getattr(self.segmenter_, "char_width_", 0.0)
+        share = strokes / 2  # of the moved copies, thickened; as many thinned
         X, y = [], []
         for prep, cut, target in zip(preps, cuts, targets):
-            slices = cut
-            labels = target
+            slices, labels = [cut], [target]
             if augment and spread >= 0.5:
                 moved = np.repeat(cut, augment, axis=0)
                 moved = moved + np.round(rng.uniform(-spread, spread, (len(moved), 1))).astype(int)
-                slices = np.concatenate([cut, np.clip(moved, 0, prep.mask.shape[1])])
-                labels = np.concatenate([target, np.repeat(target, augment)])
+                moved = np.clip(moved, 0, prep.mask.shape[1])
+                moved_labels = np.repeat(target, augment)
+                if share:
+                    kind = rng.choice(3, len(moved), p=[1 - 2 * share, share, share])
+                    variants = stroke_variants(prep, self.front_params())
+                    for k, variant in enumerate(variants, start=1):
+                        if (kind == k).any():
+                            X.append(features(variant, moved[kind == k]))
+                            y.append(moved_labels[kind == k])
+                    moved, moved_labels = moved[kind == 0], moved_labels[kind == 0]
+                slices.append(moved)
+                labels.append(moved_labels)
             if n_reject:
-                wrong = self._misplaced(prep.mask, cut, n_reject, rng)
-                slices = np.concatenate([slices, wrong])
-                labels = np.concatenate([labels, np.full(len(wrong), len(self.alphabet_))])
-            X.append(features(prep, slices))
-            y.append(labels)
+                slices.append(self._misplaced(prep.mask, cut, n_reject, rng))
+                labels.append(np.full(len(slices[-1]), len(self.alphabet_)))
+            X.append(features(prep, np.concatenate(slices)))
+            y.append(np.concatenate(labels))
         return np.concatenate(X), np.concatenate(y)
 
     def _locator_features(self, prep: Prepared, cuts: np.ndarray) -> np.ndarray:
@@ -573,6 +606,8 @@ class CaptchaRecognizer(BaseEstimator):
     def _class_proba(self, X: np.ndarray) -> np.ndarray:
         """The reading classifier's probabilities, columns following ``alphabet_``."""
         proba = self.classifier_.predict_proba(X)
+        if len(self.classifier_.classes_) == len(self.alphabet_):  # every class seen
+            return proba.astype(np.float64)
         full = np.zeros((len(proba), len(self.alphabet_)))
         full[:, self.classifier_.classes_] = proba
         return full
@@ -638,9 +673,10 @@ class CaptchaRecognizer(BaseEstimator):
         """Sideways moves (pixels) of the reader's windows: ``shift_reads`` on
         each side, evenly up to ``shift_span`` of the character width, and none."""
         width = getattr(self.segmenter_, "char_width_", 0.0)
-        steps = np.arange(-self.shift_reads, self.shift_reads + 1)
-        moves = np.round(steps * self.shift_span * width / max(self.shift_reads, 1)).astype(int)
-        return np.unique(moves)
+        step = self.shift_span * width / max(self.shift_reads, 1)
+        # plain Python: a handful of numbers, and numpy's per-call cost shows here
+        moves = {round(k * step) for k in range(-self.shift_reads, self.shift_reads + 1)}
+        return np.array(sorted(moves))
 
     def _texts(self, preps: list[Prepared]) -> list[str]:
         """The text read in each prepared captcha."""

@@ -10,7 +10,7 @@ from sklearn.base import clone
 
 from cvcaptcha import CaptchaRecognizer, Prediction, load_dataset
 from cvcaptcha.errors import ConfigError, LabelError
-from cvcaptcha.recognizer import AUTO_SEGMENTERS, evaluate
+from cvcaptcha.recognizer import AUTO_SEGMENTERS, evaluate, stroke_variants
 from cvcaptcha.segment import segmenter_name
 
 
@@ -130,6 +130,38 @@ def test_shift_reads_average_the_reader_over_windows_moved_sideways(
     many = [p.char_confidences for p in fitted.predict_details(test)]
     one = [p.char_confidences for p in one_read.predict_details(test)]
     assert not np.allclose(many, one)  # the moved reads count
+
+
+def test_stroke_jitter_cuts_a_share_of_the_moved_copies_from_thicker_and_thinner_ink(
+    fitted: CaptchaRecognizer, synth_test_dir: Path
+) -> None:
+    preps = fitted._prepare(load_dataset(synth_test_dir).images[:20], "test")
+    cuts = [c for c, _ in fitted._segment(preps)]
+    targets = np.zeros((len(preps), fitted.n_chars_), int)
+    thick, thin = stroke_variants(preps[0], fitted.front_params())
+    assert thick.ink.sum() > preps[0].ink.sum() > thin.ink.sum()
+    assert thick.hog.shape == preps[0].hog.shape and not np.allclose(thick.hog, preps[0].hog)
+
+    def build(strokes: float) -> np.ndarray:
+        rng = np.random.default_rng(0)
+        return fitted._training_set(
+            preps, cuts, targets, rng, fitted._features, 4, reject=False, strokes=strokes
+        )[0]
+
+    # every window the captchas' own ink can give, at any position
+    every = np.arange(preps[0].ink.shape[1] + 1)
+    own = {
+        r.tobytes() for p in preps
+        for r in fitted._features(p, np.stack([every, every], axis=1))
+    }
+
+    def other_strokes(X: np.ndarray) -> float:
+        return float(np.mean([r.tobytes() not in own for r in X]))
+
+    plain, mixed = build(0.0), build(0.5)
+    assert plain.shape == mixed.shape  # as many copies, some cut from other strokes
+    assert other_strokes(plain) == 0.0
+    assert other_strokes(mixed) == pytest.approx(0.5 * 4 / 5, abs=0.1)  # half the moved copies
 
 
 def test_height_rescales_and_cuts_come_back_in_original_pixels(synth_dir: Path) -> None:
