@@ -174,6 +174,27 @@ def thicken(image: np.ndarray, pixels: int) -> np.ndarray:
     return (cv2.dilate if pixels > 0 else cv2.erode)(image, kernel)
 
 
+def rotate_scale(
+    image: np.ndarray, angle: float, scale: float, nearest: bool = False
+) -> np.ndarray:
+    """Turn an image by ``angle`` degrees (counter-clockwise) and scale it by
+    ``scale`` about its centre, keeping its size; uncovered corners are blank.
+
+    ``nearest`` keeps a mask binary (nearest-neighbour instead of bilinear).
+
+    Examples
+    --------
+    >>> m = np.zeros((20, 20), np.uint8); m[9:11, 2:18] = 1
+    >>> turned = rotate_scale(m, 90, 1.0, nearest=True)
+    >>> int(turned[:, 9:11].sum()), int(turned.sum())
+    (32, 32)
+    """
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, scale)
+    flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+    return cv2.warpAffine(image, matrix, (w, h), flags=flags, borderValue=0)
+
+
 def resize_height(gray: np.ndarray, height: int) -> tuple[np.ndarray, float]:
     """Scale an image to ``height`` rows, keeping its aspect ratio.
 

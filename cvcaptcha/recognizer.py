@@ -32,7 +32,7 @@ from .features import (
 )
 from .io import ImageLike, check_labels, read_image
 from .models import make_classifier
-from .preprocess import ink_levels, preprocess, resize_height, thicken
+from .preprocess import ink_levels, preprocess, resize_height, rotate_scale, thicken
 from .segment import Scorer, make_segmenter
 
 
@@ -74,19 +74,36 @@ def prepare_all(images: list[np.ndarray], params: dict[str, Any]) -> list[Prepar
     return [prepare(img, params) for img in images]
 
 
-def stroke_variants(prep: Prepared, params: dict[str, Any]) -> list[Prepared]:
-    """The captcha with every stroke one pixel thicker, and one pixel thinner
-    (a 2x2 grey dilation and erosion of its ink, and of its mask).
+def stroke_variant(prep: Prepared, params: dict[str, Any], pixels: int) -> Prepared:
+    """The captcha with every stroke ``pixels`` thicker (or thinner, when
+    negative): a grey dilation or erosion of its ink, and of its mask.
 
-    Training copies cut from these teach the reader the pen widths a captcha
+    Training copies cut from it teach the reader the pen widths a captcha
     family varies by, which shifted copies alone do not.
     """
-    variants = []
-    for pixels in (1, -1):
-        ink = thicken(prep.ink, pixels)
-        hog = hog_map(ink, params["hog_orientations"], params["hog_cell"], params["hog_block"])
-        variants.append(Prepared(thicken(prep.mask, pixels), prep.scale, ink, map_columns(hog)))
-    return variants
+    return _variant(prep, params, thicken(prep.ink, pixels), thicken(prep.mask, pixels))
+
+
+def warp_variant(prep: Prepared, params: dict[str, Any], angle: float, scale: float) -> Prepared:
+    """The captcha turned by ``angle`` degrees and scaled by ``scale`` about its
+    centre: glyphs drawn at other slants and sizes."""
+    return _variant(
+        prep, params, rotate_scale(prep.ink, angle, scale),
+        rotate_scale(prep.mask, angle, scale, nearest=True),
+    )
+
+
+def _variant(
+    prep: Prepared, params: dict[str, Any], ink: np.ndarray, mask: np.ndarray
+) -> Prepared:
+    """``prep`` with new ink levels and mask, and the HOG map of that ink."""
+    hog = hog_map(ink, params["hog_orientations"], params["hog_cell"], params["hog_block"])
+    return Prepared(mask, prep.scale, ink, map_columns(hog))
+
+
+#: Largest turn (degrees) and relative size change of ``warp_jitter`` copies.
+WARP_DEGREES: float = 8.0
+WARP_SCALE: float = 0.1
 
 
 #: Parameters of the front end: a change to any of them invalidates cached preparation.
@@ -182,7 +199,11 @@ class CaptchaRecognizer(BaseEstimator):
     stroke_jitter : float
         Share of the reading classifier's ``augment`` copies cut from the
         captcha with its strokes one pixel thicker or thinner (half each, see
-        :func:`stroke_variants`): pen width varies within a family. 0: off.
+        :func:`stroke_variant`): pen width varies within a family. 0: off.
+    warp_jitter : float
+        Share of the reading classifier's ``augment`` copies cut from the
+        captcha turned by up to :data:`WARP_DEGREES` and scaled by up to
+        :data:`WARP_SCALE` (see :func:`warp_variant`). 0: off.
     shift_reads : int
         At prediction, each character is also read with its window moved
         sideways, ``shift_reads`` times on each side (evenly up to
@@ -265,6 +286,7 @@ class CaptchaRecognizer(BaseEstimator):
         augment: int = 6,
         jitter: float = 0.2,
         stroke_jitter: float = 0.0,
+        warp_jitter: float = 0.0,
         shift_reads: int = 2,
         shift_span: float = 0.2,
         reject: float = 4.0,
@@ -291,6 +313,7 @@ class CaptchaRecognizer(BaseEstimator):
         self.augment = augment
         self.jitter = jitter
         self.stroke_jitter = stroke_jitter
+        self.warp_jitter = warp_jitter
         self.shift_reads = shift_reads
         self.shift_span = shift_span
         self.reject = reject
@@ -463,7 +486,7 @@ class CaptchaRecognizer(BaseEstimator):
             locator = self._fit_locator(preps, cuts, targets, rng, locator)
         X, y = self._training_set(
             preps, cuts, targets, rng, self._features, self.augment, reject=False,
-            strokes=self.stroke_jitter,
+            strokes=self.stroke_jitter, warps=self.warp_jitter,
         )
         self.classifier_ = self._classifier_estimator().fit(X, y)
         self.image_shape_ = tuple(
@@ -508,18 +531,30 @@ class CaptchaRecognizer(BaseEstimator):
         augment: int,
         reject: bool,
         strokes: float = 0.0,
+        warps: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Features and class indices of the characters ``cuts`` give.
 
         Each character also appears ``augment`` more times, moved sideways by up
         to ``jitter`` of its width, a ``strokes`` share of these cut from the
-        captcha's :func:`stroke_variants`; with ``reject``, misplaced lattice
-        slices (straddling two characters) are added as one more class, index
-        ``len(alphabet_)``.
+        captcha with thicker or thinner strokes (:func:`stroke_variant`) and a
+        ``warps`` share from it turned and scaled at random (:func:`warp_variant`);
+        with ``reject``, misplaced lattice slices (straddling two characters)
+        are added as one more class, index ``len(alphabet_)``.
         """
         n_reject = int(round(self.reject * self.n_chars_)) if reject else 0
         spread = self.jitter * getattr(self.segmenter_, "char_width_", 0.0)
-        share = strokes / 2  # of the moved copies, thickened; as many thinned
+        params = self.front_params()
+        # shares of the moved copies cut from each kind of variant, and how to make it
+        makers: list[tuple[float, Callable[[Prepared], Prepared]]] = [
+            (strokes / 2, lambda p: stroke_variant(p, params, 1)),
+            (strokes / 2, lambda p: stroke_variant(p, params, -1)),
+            (warps, lambda p: warp_variant(
+                p, params, rng.uniform(-WARP_DEGREES, WARP_DEGREES),
+                1 + rng.uniform(-WARP_SCALE, WARP_SCALE),
+            )),
+        ]
+        shares = [share for share, _ in makers]
         X, y = [], []
         for prep, cut, target in zip(preps, cuts, targets):
             slices, labels = [cut], [target]
@@ -528,12 +563,11 @@ class CaptchaRecognizer(BaseEstimator):
                 moved = moved + np.round(rng.uniform(-spread, spread, (len(moved), 1))).astype(int)
                 moved = np.clip(moved, 0, prep.mask.shape[1])
                 moved_labels = np.repeat(target, augment)
-                if share:
-                    kind = rng.choice(3, len(moved), p=[1 - 2 * share, share, share])
-                    variants = stroke_variants(prep, self.front_params())
-                    for k, variant in enumerate(variants, start=1):
+                if any(shares):
+                    kind = rng.choice(len(makers) + 1, len(moved), p=[1 - sum(shares), *shares])
+                    for k, (_, make) in enumerate(makers, start=1):
                         if (kind == k).any():
-                            X.append(features(variant, moved[kind == k]))
+                            X.append(features(make(prep), moved[kind == k]))
                             y.append(moved_labels[kind == k])
                     moved, moved_labels = moved[kind == 0], moved_labels[kind == 0]
                 slices.append(moved)

@@ -10,7 +10,12 @@ from sklearn.base import clone
 
 from cvcaptcha import CaptchaRecognizer, Prediction, load_dataset
 from cvcaptcha.errors import ConfigError, LabelError
-from cvcaptcha.recognizer import AUTO_SEGMENTERS, evaluate, stroke_variants
+from cvcaptcha.recognizer import (
+    AUTO_SEGMENTERS,
+    evaluate,
+    stroke_variant,
+    warp_variant,
+)
 from cvcaptcha.segment import segmenter_name
 
 
@@ -132,20 +137,18 @@ def test_shift_reads_average_the_reader_over_windows_moved_sideways(
     assert not np.allclose(many, one)  # the moved reads count
 
 
-def test_stroke_jitter_cuts_a_share_of_the_moved_copies_from_thicker_and_thinner_ink(
-    fitted: CaptchaRecognizer, synth_test_dir: Path
+@pytest.mark.parametrize("kind", ["strokes", "warps"])
+def test_augmented_copies_are_cut_in_the_given_share_from_variants_of_the_captcha(
+    fitted: CaptchaRecognizer, synth_test_dir: Path, kind: str
 ) -> None:
     preps = fitted._prepare(load_dataset(synth_test_dir).images[:20], "test")
     cuts = [c for c, _ in fitted._segment(preps)]
     targets = np.zeros((len(preps), fitted.n_chars_), int)
-    thick, thin = stroke_variants(preps[0], fitted.front_params())
-    assert thick.ink.sum() > preps[0].ink.sum() > thin.ink.sum()
-    assert thick.hog.shape == preps[0].hog.shape and not np.allclose(thick.hog, preps[0].hog)
 
-    def build(strokes: float) -> np.ndarray:
+    def build(share: float) -> np.ndarray:
         rng = np.random.default_rng(0)
         return fitted._training_set(
-            preps, cuts, targets, rng, fitted._features, 4, reject=False, strokes=strokes
+            preps, cuts, targets, rng, fitted._features, 4, reject=False, **{kind: share}
         )[0]
 
     # every window the captchas' own ink can give, at any position
@@ -155,13 +158,29 @@ def test_stroke_jitter_cuts_a_share_of_the_moved_copies_from_thicker_and_thinner
         for r in fitted._features(p, np.stack([every, every], axis=1))
     }
 
-    def other_strokes(X: np.ndarray) -> float:
+    def from_variants(X: np.ndarray) -> float:
         return float(np.mean([r.tobytes() not in own for r in X]))
 
     plain, mixed = build(0.0), build(0.5)
-    assert plain.shape == mixed.shape  # as many copies, some cut from other strokes
-    assert other_strokes(plain) == 0.0
-    assert other_strokes(mixed) == pytest.approx(0.5 * 4 / 5, abs=0.1)  # half the moved copies
+    assert plain.shape == mixed.shape  # as many copies, some cut from variants
+    assert from_variants(plain) == 0.0
+    assert from_variants(mixed) == pytest.approx(0.5 * 4 / 5, abs=0.1)  # half the moved copies
+
+
+def test_variants_change_the_strokes_and_keep_the_geometry(fitted: CaptchaRecognizer) -> None:
+    image = np.full((40, 120), 255, np.uint8)
+    image[10:30, 20:24] = 0
+    image[10:30, 60:64] = 0
+    prep = fitted._prepare([image], "test")[0]
+    params = fitted.front_params()
+    thick, thin = stroke_variant(prep, params, 1), stroke_variant(prep, params, -1)
+    assert thick.ink.sum() > prep.ink.sum() > thin.ink.sum()
+    assert thick.hog.shape == prep.hog.shape and not np.allclose(thick.hog, prep.hog)
+    same = warp_variant(prep, params, 0.0, 1.0)
+    np.testing.assert_allclose(same.ink, prep.ink, atol=1e-6)
+    turned = warp_variant(prep, params, 90.0, 1.0)
+    assert turned.ink.shape == prep.ink.shape and set(np.unique(turned.mask)) <= {0, 1}
+    assert not np.allclose(turned.ink, prep.ink)
 
 
 def test_height_rescales_and_cuts_come_back_in_original_pixels(synth_dir: Path) -> None:
