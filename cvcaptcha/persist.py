@@ -295,6 +295,12 @@ def model_from_state(
     """
     try:
         params = _decode(meta["params"], arrays)
+        unknown = sorted(set(params) - set(CaptchaRecognizer._get_param_names()))
+        if unknown:
+            raise ModelFileError(
+                f"written by cvcaptcha {meta.get('cvcaptcha_version')!s} with parameters "
+                f"this version ({__version__}) does not know: {', '.join(unknown)}"
+            )
         model = CaptchaRecognizer(**params)
         if meta["classifier"]:
             model.set_params(classifier=meta["classifier"])

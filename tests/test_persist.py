@@ -159,6 +159,16 @@ def test_unexpected_member_and_version_are_refused(model_file: Path, tmp_path: P
         load_model(newer)
 
 
+def test_parameters_of_a_newer_version_are_named(model_file: Path, tmp_path: Path) -> None:
+    meta = json.loads(zipfile.ZipFile(model_file).read("model.json"))
+    meta["params"]["future_knob"] = 1
+    newer = _rewrite(
+        model_file, tmp_path / "newer.model", **{"model.json": json.dumps(meta).encode()}
+    )
+    with pytest.raises(ModelFileError, match="does not know: future_knob"):
+        load_model(newer)
+
+
 def test_missing_model_file(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="no such model file"):
         load_model(tmp_path / "none.model")
