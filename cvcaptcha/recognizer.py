@@ -69,8 +69,20 @@ def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
     return Prepared(mask, scale, ink, map_columns(hog))
 
 
-def prepare_all(images: list[np.ndarray], params: dict[str, Any]) -> list[Prepared]:
-    """:func:`prepare` for every image (the unit the recognizer's ``memory`` caches)."""
+#: Version of what :func:`prepare` returns; bumped whenever its contents change
+#: (2: HOG maps kept as :func:`~cvcaptcha.features.map_columns`).
+PREPARED_VERSION: int = 2
+
+
+def prepare_all(
+    images: list[np.ndarray], params: dict[str, Any], version: int = PREPARED_VERSION
+) -> list[Prepared]:
+    """:func:`prepare` for every image (the unit the recognizer's ``memory`` caches).
+
+    ``version`` is only part of the cache key: joblib hashes this function's
+    arguments and code, not :func:`prepare`'s, so without it a cache written by
+    an older version would be read back.
+    """
     return [prepare(img, params) for img in images]
 
 

@@ -12,7 +12,9 @@ from cvcaptcha import CaptchaRecognizer, Prediction, load_dataset
 from cvcaptcha.errors import ConfigError, LabelError
 from cvcaptcha.recognizer import (
     AUTO_SEGMENTERS,
+    PREPARED_VERSION,
     evaluate,
+    prepare_all,
     stroke_variant,
     warp_variant,
 )
@@ -103,6 +105,17 @@ def test_memory_caches_the_front_end_without_changing_results(
     assert cached.predict(images[:10]) == plain.predict(images[:10])
     again = clone(cached).set_params(classifier__C=0.5).fit(images, labels)  # cache hit
     assert len(again.predict(images[:5])) == 5
+
+
+def test_front_end_cache_is_keyed_by_the_version_of_prepared_captchas(tmp_path: Path) -> None:
+    from joblib import Memory
+
+    images = [np.full((40, 120), 255, np.uint8)]
+    params = CaptchaRecognizer().front_params()
+    cached = Memory(tmp_path, verbose=0).cache(prepare_all)
+    cached(images, params)
+    assert cached.check_call_in_cache(images, params, version=PREPARED_VERSION)
+    assert not cached.check_call_in_cache(images, params, version=PREPARED_VERSION - 1)
 
 
 def test_char_features_feed_the_classifier(fitted: CaptchaRecognizer, synth_test_dir: Path) -> None:
