@@ -134,8 +134,9 @@ def _hog_kernel(
     out = np.empty((n, b_rows, b_cols, block * run))
     hist = np.empty((rows, cols * orientations))
     cell_start = np.arange(ww) // cell * orientations
-    # one image row at a time, in branch-free passes the compiler can vectorise;
-    # gradients are zero on the image border
+    # one image row at a time, in three passes (gradients; pseudo-angles and
+    # magnitudes; histogram): a quarter faster than one pass that skips pixels
+    # without gradient. Gradients are zero on the image border.
     g_row, g_col = np.zeros(ww), np.zeros(ww)
     magnitude, pseudo = np.empty(ww), np.empty(ww)
     for k in range(n):
