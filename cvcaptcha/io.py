@@ -76,7 +76,9 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     elif img.dtype != np.uint8:
         raise ImageError(f"unsupported image dtype {image.dtype}")
     if img.ndim == 3:
-        if img.shape[2] == 4:
+        if img.shape[2] == 4 and img[:, :, 3].min() == 255:  # opaque: alpha says nothing
+            img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGRA2GRAY)
+        elif img.shape[2] == 4:
             # Composite transparent pixels onto white: captchas are dark ink on light paper.
             alpha = img[:, :, 3:4].astype(np.float32) / 255.0
             rgb = img[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)

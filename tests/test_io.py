@@ -51,6 +51,16 @@ def test_to_gray_accepts_common_layouts(image: np.ndarray) -> None:
 def test_transparent_pixels_become_white() -> None:
     img = np.zeros((20, 20, 4), np.uint8)  # black, fully transparent
     assert to_gray(img).min() == 255
+    img[:10, :, 3] = 255  # the top half opaque
+    gray = to_gray(img)
+    assert gray[:10].max() == 0 and gray[10:].min() == 255
+
+
+def test_opaque_colour_image_reads_as_its_grey() -> None:
+    rng = np.random.default_rng(3)
+    bgr = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    bgra = np.dstack([bgr, np.full((20, 30), 255, np.uint8)])
+    assert np.array_equal(to_gray(bgra), to_gray(bgr))
 
 
 def test_decode_matches_array_path(tmp_path: Path) -> None:
