@@ -33,7 +33,7 @@ from .features import (
 from .io import ImageLike, check_labels, read_image
 from .models import make_classifier
 from .preprocess import ink_levels, preprocess, resize_height, rotate_scale, thicken
-from .segment import Scorer, make_segmenter
+from .segment import Scorer, Segmenter, make_segmenter
 
 
 @dataclass
@@ -197,6 +197,10 @@ class CaptchaRecognizer(BaseEstimator):
         that reads more held-out captchas: touching glyphs at a steady pitch
         favour ``"window"``, well separated glyphs at an irregular pitch
         ``"components"``.
+    segmenter_params : dict or None
+        Constructor parameters of segmentation strategies, by strategy name,
+        e.g. ``{"window": {"pitch_weight": 1.0}}``; a strategy not named
+        keeps its defaults. Searchable as one parameter (a grid of such dicts).
     align_rounds : int
         For guided strategies: after training on the strategy's unguided cuts,
         re-cut every training captcha by forced alignment (the lattice path
@@ -294,6 +298,7 @@ class CaptchaRecognizer(BaseEstimator):
         speck_frac: float = 0.002,
         line_frac: float = 0.07,
         segmenter: str = "auto",
+        segmenter_params: dict[str, dict[str, float]] | None = None,
         align_rounds: int = 1,
         augment: int = 6,
         jitter: float = 0.2,
@@ -321,6 +326,7 @@ class CaptchaRecognizer(BaseEstimator):
         self.speck_frac = speck_frac
         self.line_frac = line_frac
         self.segmenter = segmenter
+        self.segmenter_params = segmenter_params
         self.align_rounds = align_rounds
         self.augment = augment
         self.jitter = jitter
@@ -369,6 +375,16 @@ class CaptchaRecognizer(BaseEstimator):
         if not hasattr(self.classifier, "fit"):
             raise ConfigError(f"classifier must be a name or an estimator, not {self.classifier!r}")
         return clone(self.classifier)
+
+    def _make_segmenter(self, name: str) -> Segmenter:
+        """The named strategy with its ``segmenter_params``."""
+        params = self.segmenter_params or {}
+        if not isinstance(params, dict) or not all(isinstance(p, dict) for p in params.values()):
+            raise ConfigError(
+                "segmenter_params must map strategy names to parameter dicts, "
+                f"not {params!r}"
+            )
+        return make_segmenter(name, **params.get(name, {}))
 
     # -- pipeline stages ----------------------------------------------------
     def front_params(self) -> dict[str, Any]:
@@ -452,6 +468,8 @@ class CaptchaRecognizer(BaseEstimator):
         check_labels(labels)
         if len(set("".join(labels))) == 1:
             raise LabelError("training labels use a single character; nothing to learn")
+        for strategy in self.segmenter_params or {}:  # refuse a bad recipe before the work
+            self._make_segmenter(strategy)
         preps = self._prepare(images, "prepare")
         summary: dict[str, Any] = {}
         name = self.segmenter
@@ -476,7 +494,7 @@ class CaptchaRecognizer(BaseEstimator):
         n_chars = len(labels[0])
         alphabet = "".join(sorted(set("".join(labels))))
         masks = [p.mask for p in preps]
-        segmenter = make_segmenter(segmenter_name).fit(masks, n_chars)
+        segmenter = self._make_segmenter(segmenter_name).fit(masks, n_chars)
         index = {c: i for i, c in enumerate(alphabet)}
         targets = np.array([[index[c] for c in label] for label in labels])
         cuts = [segmenter.cut(m, n_chars) for m in masks]

@@ -26,6 +26,7 @@ character width learned in ``fit``, so nothing is tied to one captcha family.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -637,20 +638,31 @@ SEGMENTERS: dict[str, Callable[[], Segmenter]] = {
 }
 
 
-def make_segmenter(name: str) -> Segmenter:
-    """Build a registered segmentation strategy by name.
+def make_segmenter(name: str, **params: float) -> Segmenter:
+    """Build a registered segmentation strategy by name, with ``params`` for
+    its constructor.
 
     Examples
     --------
     >>> type(make_segmenter("equal")).__name__
     'EqualWidth'
+    >>> make_segmenter("window", pitch_weight=1.0).pitch_weight
+    1.0
     """
     try:
-        return SEGMENTERS[name]()
+        build = SEGMENTERS[name]
     except KeyError:
         raise ConfigError(
             f"unknown segmenter {name!r}; choose from {', '.join(SEGMENTERS)}"
         ) from None
+    known = inspect.signature(build).parameters
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"segmenter {name!r} has no parameter {', '.join(unknown)}; "
+            f"it takes {', '.join(known) or 'none'}"
+        )
+    return build(**params)
 
 
 def segmenter_name(segmenter: Segmenter) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from cvcaptcha import CaptchaRecognizer, Prediction, load_dataset
+from cvcaptcha import CaptchaRecognizer, Prediction, load_dataset, load_model, save_model
 from cvcaptcha.errors import ConfigError, LabelError
 from cvcaptcha.recognizer import (
     AUTO_SEGMENTERS,
@@ -194,6 +194,35 @@ def test_variants_change_the_strokes_and_keep_the_geometry(fitted: CaptchaRecogn
     turned = warp_variant(prep, params, 90.0, 1.0)
     assert turned.ink.shape == prep.ink.shape and set(np.unique(turned.mask)) <= {0, 1}
     assert not np.allclose(turned.ink, prep.ink)
+
+
+def test_segmenter_params_reach_the_strategy_and_the_model_file(
+    synth_dir: Path, tmp_path: Path
+) -> None:
+    data = load_dataset(synth_dir)
+    rec = CaptchaRecognizer(
+        segmenter="window", segmenter_params={"window": {"pitch_weight": 3.0}},
+        augment=0, classifier="logistic",
+    ).fit(data.images[:40], data.labels[:40])
+    assert rec.segmenter_.pitch_weight == 3.0
+    assert clone(rec).get_params()["segmenter_params"] == {"window": {"pitch_weight": 3.0}}
+    loaded = load_model(save_model(rec, tmp_path / "m.cvc"))
+    assert loaded.segmenter_.pitch_weight == 3.0
+    assert loaded.predict(data.images[40:45]) == rec.predict(data.images[40:45])
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"window": {"nope": 1.0}}, "no parameter nope"),
+        ({"bogus": {}}, "unknown segmenter"),
+        ({"window": 3.0}, "parameter dicts"),
+    ],
+)
+def test_bad_segmenter_params_are_refused_before_any_work(params: dict, message: str) -> None:
+    image = np.full((30, 60), 255, np.uint8)
+    with pytest.raises(ConfigError, match=message):
+        CaptchaRecognizer(segmenter_params=params).fit([image, image], ["ab", "ba"])
 
 
 def test_height_rescales_and_cuts_come_back_in_original_pixels(synth_dir: Path) -> None:
