@@ -379,14 +379,11 @@ def ink_windows(
     padded = cv2.copyMakeBorder(ink, 0, 0, half, half, cv2.BORDER_CONSTANT, value=0)
     starts = np.clip(np.round(np.asarray(centres)).astype(int), 0, ink.shape[1])
     if span < size[1] or ink.shape[0] < size[0]:  # enlarging: OpenCV's own interpolation
-        return np.stack(
-            [
-                cv2.resize(padded[:, a:a + span], (size[1], size[0]), interpolation=cv2.INTER_AREA)
-                .ravel()
-                for a in starts
-            ]
-            or [np.empty(size[0] * size[1], np.float32)]
-        )[:len(starts)].astype(np.float32)
+        out = np.empty((len(starts), size[0] * size[1]), np.float32)
+        for i, a in enumerate(starts):
+            window = padded[:, a:a + span]
+            out[i] = cv2.resize(window, (size[1], size[0]), interpolation=cv2.INTER_AREA).ravel()
+        return out
     # Shrinking, OpenCV's INTER_AREA is a weighted average along each axis: one
     # product scales every column to ``size[0]`` rows once for all windows, a
     # second scales all the windows' columns together.

@@ -64,7 +64,11 @@ def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
     mask = preprocess(
         gray, params["threshold"], params["open_frac"], params["speck_frac"], params["line_frac"]
     )
-    ink = ink_levels(gray)
+    return _with_hog(mask, scale, ink_levels(gray), params)
+
+
+def _with_hog(mask: np.ndarray, scale: float, ink: np.ndarray, params: dict[str, Any]) -> Prepared:
+    """A prepared captcha from its mask, scale and ink levels, with the HOG map of that ink."""
     hog = hog_map(ink, params["hog_orientations"], params["hog_cell"], params["hog_block"])
     return Prepared(mask, scale, ink, map_columns(hog))
 
@@ -93,24 +97,16 @@ def stroke_variant(prep: Prepared, params: dict[str, Any], pixels: int) -> Prepa
     Training copies cut from it teach the reader the pen widths a captcha
     family varies by, which shifted copies alone do not.
     """
-    return _variant(prep, params, thicken(prep.ink, pixels), thicken(prep.mask, pixels))
+    return _with_hog(thicken(prep.mask, pixels), prep.scale, thicken(prep.ink, pixels), params)
 
 
 def warp_variant(prep: Prepared, params: dict[str, Any], angle: float, scale: float) -> Prepared:
     """The captcha turned by ``angle`` degrees and scaled by ``scale`` about its
     centre: glyphs drawn at other slants and sizes."""
-    return _variant(
-        prep, params, rotate_scale(prep.ink, angle, scale),
-        rotate_scale(prep.mask, angle, scale, nearest=True),
+    return _with_hog(
+        rotate_scale(prep.mask, angle, scale, nearest=True), prep.scale,
+        rotate_scale(prep.ink, angle, scale), params,
     )
-
-
-def _variant(
-    prep: Prepared, params: dict[str, Any], ink: np.ndarray, mask: np.ndarray
-) -> Prepared:
-    """``prep`` with new ink levels and mask, and the HOG map of that ink."""
-    hog = hog_map(ink, params["hog_orientations"], params["hog_cell"], params["hog_block"])
-    return Prepared(mask, prep.scale, ink, map_columns(hog))
 
 
 #: Largest turn (degrees) and relative size change of ``warp_jitter`` copies.
