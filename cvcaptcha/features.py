@@ -118,60 +118,84 @@ def batch_hog(
 def _hog_kernel(
     images: np.ndarray, orientations: int, cell: int, block: int, thresholds: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through batch_hog
-    """:func:`batch_hog`'s loops, blocks flattened: ``(n, block_rows, block_cols, d)``.
+    """:func:`batch_hog`'s loops, blocks flattened: ``(n, block_rows, block_cols, d)``."""
+    n, h, w = images.shape
+    rows, cols = h // cell, w // cell
+    b_rows, b_cols = rows - block + 1, cols - block + 1
+    out = np.empty((n, b_rows, b_cols, block * block * orientations))
+    hist = np.empty((rows, cols * orientations))
+    for k in range(n):
+        _cell_histograms(images[k], orientations, cell, thresholds, hist)
+        _normalise_blocks(hist, orientations, cell, block, out[k])
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _cell_histograms(
+    image: np.ndarray, orientations: int, cell: int, thresholds: np.ndarray, hist: np.ndarray
+) -> None:  # pragma: no cover - compiled; tested through batch_hog
+    """Sum of gradient magnitudes per cell and orientation bin, into ``hist``.
 
     The orientation bin is the number of bin edges at or below the gradient's
     pseudo-angle: the gradient is folded into the upper half plane (its angle
     modulo 180 degrees), where ``1 - col / (|col| + |row|)`` grows monotonically
-    with the angle, so it can be compared with the same quantity at the edges.
+    with the angle, so it can be compared with the same quantity at the edges
+    (no arctan). Gradients are central differences, zero on the image border;
+    a pixel without gradient adds nothing.
     """
-    n, h, w = images.shape
-    rows, cols = h // cell, w // cell
+    h, w = image.shape
+    rows, cols = hist.shape[0], hist.shape[1] // orientations
     hh, ww = rows * cell, cols * cell
     last_row, last_col = min(hh, h - 1), min(ww, w - 1)
-    b_rows, b_cols = rows - block + 1, cols - block + 1
+    hist[:] = 0.0
+    for r in range(hh):
+        hist_row = hist[r // cell]
+        inner = 1 <= r < last_row
+        for c in range(ww):
+            dr = image[r + 1, c] - image[r - 1, c] if inner else 0.0
+            dc = image[r, c + 1] - image[r, c - 1] if 1 <= c < last_col else 0.0
+            total = abs(dc) + abs(dr)
+            if total == 0.0:
+                continue
+            folded = abs(dc) if dr == 0.0 else (-dc if dr < 0 else dc)
+            pseudo = 1 - folded / total
+            b = 0
+            for edge in thresholds:
+                b += edge <= pseudo
+            hist_row[c // cell * orientations + b] += np.sqrt(dr * dr + dc * dc)
+
+
+@numba.njit(cache=True, nogil=True)
+def _normalise_blocks(
+    hist: np.ndarray, orientations: int, cell: int, block: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled; tested through batch_hog
+    """Cell averages gathered into overlapping blocks, each L2-Hys normalised
+    (normalise, clip at 0.2, normalise again), into ``out``
+    ``(block_rows, block_cols, d)``. Plain loops: numpy calls on a block's few
+    dozen values cost more in temporaries than in arithmetic."""
     run = block * orientations  # a block's row: ``block`` neighbouring cells
-    out = np.empty((n, b_rows, b_cols, block * run))
-    hist = np.empty((rows, cols * orientations))
-    cell_start = np.arange(ww) // cell * orientations
-    # one image row at a time, in three passes (gradients; pseudo-angles and
-    # magnitudes; histogram): a quarter faster than one pass that skips pixels
-    # without gradient. Gradients are zero on the image border.
-    g_row, g_col = np.zeros(ww), np.zeros(ww)
-    magnitude, pseudo = np.empty(ww), np.empty(ww)
-    for k in range(n):
-        image = images[k]
-        hist[:] = 0.0
-        for r in range(hh):
-            if 1 <= r < last_row:
-                g_row[:] = image[r + 1, :ww] - image[r - 1, :ww]
-            else:
-                g_row[:] = 0.0
-            g_col[1:last_col] = image[r, 2:last_col + 1] - image[r, :last_col - 1]
-            for c in range(ww):
-                dr, dc = g_row[c], g_col[c]
-                folded = abs(dc) if dr == 0.0 else (-dc if dr < 0 else dc)
-                total = abs(dc) + abs(dr)
-                pseudo[c] = 1 - folded / (total if total > 0 else 1.0)
-                magnitude[c] = np.sqrt(dr * dr + dc * dc)
-            hist_row = hist[r // cell]
-            for c in range(ww):  # a pixel without gradient adds nothing
-                b = 0
-                for edge in thresholds:
-                    b += edge <= pseudo[c]
-                hist_row[cell_start[c] + b] += magnitude[c]
-        hist *= 1.0 / (cell * cell)
-        for br in range(b_rows):
-            for bc in range(b_cols):
-                dst = out[k, br, bc]
-                first = bc * orientations
-                for i in range(block):
-                    dst[i * run:(i + 1) * run] = hist[br + i, first:first + run]
-                # L2-Hys: normalise, clip, normalise again
-                dst *= 1.0 / np.sqrt(np.sum(dst * dst) + 1e-10)
-                np.minimum(dst, 0.2, dst)
-                dst *= 1.0 / np.sqrt(np.sum(dst * dst) + 1e-10)
-    return out
+    size = block * run
+    area = 1.0 / (cell * cell)
+    for br in range(out.shape[0]):
+        for bc in range(out.shape[1]):
+            dst = out[br, bc]
+            first = bc * orientations
+            total = 0.0
+            for i in range(block):
+                src = hist[br + i]
+                for j in range(run):
+                    value = src[first + j] * area
+                    dst[i * run + j] = value
+                    total += value * value
+            factor = 1.0 / np.sqrt(total + 1e-10)
+            total = 0.0
+            for j in range(size):
+                value = min(dst[j] * factor, 0.2)
+                dst[j] = value
+                total += value * value
+            factor = 1.0 / np.sqrt(total + 1e-10)
+            for j in range(size):
+                dst[j] *= factor
 
 
 @functools.lru_cache(maxsize=16)
