@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
@@ -25,6 +24,21 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
 from .errors import ConfigError
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, in place on a copy: what ``scipy.special.softmax(x,
+    axis=1)`` gives, for a tenth of its call cost on a captcha's few rows.
+
+    Examples
+    --------
+    >>> softmax(np.array([[0.0, 0.0], [0.0, np.log(3.0)]])).round(3).tolist()
+    [[0.5, 0.5], [0.25, 0.75]]
+    """
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=1, keepdims=True)
+    return shifted
 
 
 class CappedPCA(TransformerMixin, BaseEstimator):
@@ -174,7 +188,7 @@ class TinyMLP(ClassifierMixin, BaseEstimator):
         return np.maximum(hidden, 0, out=hidden) @ self.output_weights_ + self.output_bias_
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return softmax(self.decision_function(X), axis=1)
+        return softmax(self.decision_function(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.classes_[self.decision_function(X).argmax(axis=1)]

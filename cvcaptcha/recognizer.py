@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import softmax
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -31,7 +30,7 @@ from .features import (
     window_scores,
 )
 from .io import ImageLike, check_labels, read_image
-from .models import make_classifier
+from .models import make_classifier, softmax
 from .preprocess import ink_levels, preprocess, resize_height, rotate_scale, thicken
 from .segment import Scorer, Segmenter, make_segmenter
 
@@ -149,7 +148,7 @@ def softmax_logits(logits: np.ndarray) -> np.ndarray:
     """
     if logits.shape[1] == 1:
         logits = np.hstack([np.zeros_like(logits), logits])
-    return softmax(logits, axis=1)
+    return softmax(logits)
 
 
 @dataclass

@@ -6,10 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.special
 from sklearn.exceptions import ConvergenceWarning
 
 from cvcaptcha.errors import ConfigError
-from cvcaptcha.models import CLASSIFIERS, CappedPCA, classifier_name, make_classifier
+from cvcaptcha.models import CLASSIFIERS, CappedPCA, classifier_name, make_classifier, softmax
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +108,14 @@ def test_tiny_mlp_averages_its_nets_logits_and_handles_two_classes(blobs) -> Non
     binary.fit(X[y < 2], y[y < 2])
     proba = binary.predict_proba(X[y < 2])
     assert proba.shape == (60, 2) and (proba.argmax(axis=1) == y[y < 2]).mean() > 0.9
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_equals_scipy_and_keeps_dtype_and_input(dtype) -> None:
+    # large enough that exp overflows without the shift
+    logits = (np.random.default_rng(0).normal(size=(7, 5)) * 300).astype(dtype)
+    before = logits.copy()
+    ours = softmax(logits)
+    assert ours.dtype == dtype
+    np.testing.assert_allclose(ours, scipy.special.softmax(logits, axis=1), rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(logits, before)
