@@ -129,12 +129,6 @@ AUTO_SIZES: tuple[int, int] = (200, 150)
 LOCATOR_CONTEXT: float = 0.2
 
 
-def _pitches(cuts: np.ndarray) -> np.ndarray:
-    """Distances between neighbouring character centres (the width of a lone character)."""
-    centres = cuts.mean(axis=1)
-    return np.diff(centres) if len(centres) > 1 else (cuts[:, 1] - cuts[:, 0]).astype(float)
-
-
 def softmax_logits(logits: np.ndarray) -> np.ndarray:
     """Class probabilities from a linear model's scores; a single column is
     a binary model's log-odds of its second class.
@@ -149,6 +143,22 @@ def softmax_logits(logits: np.ndarray) -> np.ndarray:
     if logits.shape[1] == 1:
         logits = np.hstack([np.zeros_like(logits), logits])
     return softmax(logits)
+
+
+def _by_class(proba: np.ndarray, classes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Probabilities with one column per class ``0..n_classes-1``: a model that
+    never saw some class in training gives it zero.
+
+    Examples
+    --------
+    >>> _by_class(np.array([[0.25, 0.75]]), np.array([0, 2]), 3).tolist()
+    [[0.25, 0.0, 0.75]]
+    """
+    if len(classes) == n_classes:  # every class seen: the usual case, no copy
+        return proba
+    full = np.zeros((len(proba), n_classes), proba.dtype)
+    full[:, classes] = proba
+    return full
 
 
 @dataclass
@@ -219,8 +229,10 @@ class CaptchaRecognizer(BaseEstimator):
         At prediction, each character is also read with its window moved
         sideways, ``shift_reads`` times on each side (evenly up to
         ``shift_span``), and the reader's probabilities are averaged: a cut a
-        few pixels off is then read as well as a centred one (about +2 points
-        of Kaggle captcha accuracy; 0: one read).
+        few pixels off is then read as well as a centred one. On five Kaggle
+        splits (the same trained models) 0 / 1 / 2 read 0.945 / 0.965 /
+        0.964 of the held-out captchas: 1 is as good as 2 at three fifths of
+        the reader's work.
     shift_span : float
         Largest move of ``shift_reads``, as a fraction of the character width.
     reject : float
@@ -299,7 +311,7 @@ class CaptchaRecognizer(BaseEstimator):
         jitter: float = 0.2,
         stroke_jitter: float = 0.0,
         warp_jitter: float = 0.0,
-        shift_reads: int = 2,
+        shift_reads: int = 1,
         shift_span: float = 0.2,
         reject: float = 4.0,
         reject_overlap: float = 0.5,
@@ -443,8 +455,8 @@ class CaptchaRecognizer(BaseEstimator):
         The classifier first learns from the segmenter's own cuts. With a
         guided segmenter those are only a bootstrap: each of ``align_rounds``
         then re-cuts every training captcha by forced alignment (the lattice
-        path scored with the label's classes), refits the width prior on the
-        aligned widths and retrains the classifier on the cleaner characters.
+        path scored with the label's classes), refits the width and margin
+        priors on the aligned cuts and retrains the classifier on the cleaner characters.
 
         Parameters
         ----------
@@ -507,7 +519,7 @@ class CaptchaRecognizer(BaseEstimator):
                 segmenter.cut(p.mask, n_chars, scorer=self._scorer(table, t))
                 for p, table, t in zip(preps, tables, self._progress(targets, "align"))
             ]
-            segmenter.set_widths(np.concatenate([_pitches(c) for c in cuts]))
+            segmenter.learn_cuts(masks, cuts)
             locator = self._fit_locator(preps, cuts, targets, rng, locator)
         X, y = self._training_set(
             preps, cuts, targets, rng, self._features, self.augment, reject=False,
@@ -664,12 +676,8 @@ class CaptchaRecognizer(BaseEstimator):
 
     def _class_proba(self, X: np.ndarray) -> np.ndarray:
         """The reading classifier's probabilities, columns following ``alphabet_``."""
-        proba = self.classifier_.predict_proba(X)
-        if len(self.classifier_.classes_) == len(self.alphabet_):  # every class seen
-            return proba.astype(np.float64)
-        full = np.zeros((len(proba), len(self.alphabet_)))
-        full[:, self.classifier_.classes_] = proba
-        return full
+        proba = self.classifier_.predict_proba(X).astype(np.float64)
+        return _by_class(proba, self.classifier_.classes_, len(self.alphabet_))
 
     def _tables(self, preps: list[Prepared]) -> list[np.ndarray]:
         """The locator's character probabilities at every window position of each
@@ -684,9 +692,8 @@ class CaptchaRecognizer(BaseEstimator):
         tables: list[np.ndarray] = []
         for p in preps:
             logits = window_scores(p.hog, self.locator_coef_, self.locator_intercept_, blocks)
-            full = np.zeros((len(logits), len(self.alphabet_) + 1), np.float32)
-            full[:, self.locator_classes_] = softmax_logits(logits)
-            tables.append(full[:, :-1])
+            proba = softmax_logits(logits)
+            tables.append(_by_class(proba, self.locator_classes_, len(self.alphabet_) + 1)[:, :-1])
         return tables
 
     def _scorer(self, table: np.ndarray, targets: np.ndarray | None = None) -> Scorer:

@@ -172,3 +172,35 @@ def test_window_with_fake_scorer_centres_on_characters() -> None:
     intervals, pairs, widths = seg.lattice(mask, 5)
     assert len(intervals) == len(pairs) == len(widths) >= 5
     assert seg.cut(mask, 5).shape == (5, 2)  # unguided: dynamic programming
+
+
+def test_learn_cuts_sets_width_and_margin_priors() -> None:
+    masks = [np.zeros((H, 160), np.uint8) for _ in range(3)]
+    for m, x0 in zip(masks, (10, 14, 18)):
+        m[8:32, x0:x0 + 100] = 1  # extents [x0, x0 + 100)
+    cuts = [np.array([[x0 + 2, x0 + 22], [x0 + 22, x0 + 42]]) for x0 in (10, 14, 18)]
+    seg = Window().learn_cuts(masks, cuts)
+    assert seg.char_width_ == 20.0
+    head, head_std, tail, tail_std = seg.margins_
+    assert (head, tail) == (12.0, 68.0)
+    assert head_std == tail_std == 2.0  # no spread: floored at min_spread of the width
+
+
+def test_window_margin_prior_picks_the_offset_the_extent_allows() -> None:
+    """A scorer that sees characters everywhere (a periodic pattern) leaves the
+    offset to the priors: the learned margins put the first centre where the
+    training captchas had it, and without them the path may start anywhere."""
+    mask = np.zeros((H, 160), np.uint8)
+    mask[8:32, 20:120] = 1
+
+    def scorer(m: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+        centres = intervals.mean(axis=1)
+        return np.repeat(np.cos(2 * np.pi * centres / 10.0)[:, None], 5, axis=1)
+
+    training = [np.array([[20, 40], [40, 60], [60, 80], [80, 100], [100, 120]])]
+    seg = Window(step=0.05).learn_cuts([mask], training)
+    cuts, exact = seg.cut_status(mask, 5, scorer)
+    assert exact is True
+    np.testing.assert_allclose(cuts.mean(axis=1), [30, 50, 70, 90, 110], atol=1)
+    free = Window(step=0.05, margin_weight=0.0).learn_cuts([mask], training)
+    assert free.cut_status(mask, 5, scorer)[0].mean(axis=1)[0] != cuts.mean(axis=1)[0]
