@@ -417,7 +417,7 @@ class CaptchaRecognizer(BaseEstimator):
 
     def _starts(self, cuts: np.ndarray, context: float) -> np.ndarray:
         """First HOG cell column of the window centred on each slice."""
-        centres = cuts.mean(axis=1) / self.hog_cell
+        centres = cuts.sum(axis=1) / (2 * self.hog_cell)  # cuts.mean(axis=1) / hog_cell
         return np.round(centres - self._window_cells(context) / 2).astype(int)
 
     def _features(self, prep: Prepared, cuts: np.ndarray) -> np.ndarray:
@@ -700,11 +700,13 @@ class CaptchaRecognizer(BaseEstimator):
         """A lattice scorer from a captcha's locator table: log-probability of the
         best class, or of ``targets[k]`` at position ``k`` for forced alignment."""
 
+        # free decoding reads one number per window: the log of its best class
+        best = None if targets is not None else np.log(np.clip(table.max(axis=1), 1e-6, 1.0))
+
         def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
             rows = np.clip(self._starts(intervals, LOCATOR_CONTEXT), 0, len(table) - 1)
-            if targets is None:  # the log of the best is the best log, for one log per row
-                best = np.log(np.clip(table[rows].max(axis=1, keepdims=True), 1e-6, 1.0))
-                return np.repeat(best, self.n_chars_, axis=1)
+            if best is not None:
+                return np.repeat(best[rows, None], self.n_chars_, axis=1)
             return np.log(np.clip(table[rows][:, targets], 1e-6, 1.0))
 
         return score
