@@ -62,6 +62,9 @@ def test_default_recipe_learns_family_and_reads_better_than_chance(
     assert len(fitted.image_shape_) == 2
     assert fitted.fit_summary_["n_images"] == 80
     assert fitted.fit_summary_["align_rounds"] == 1
+    # the alignment round refits the segmenter's priors on the aligned cuts
+    head, head_std, tail, tail_std = fitted.segmenter_.margins_
+    assert 0 < head < fitted.image_shape_[1] and head_std > 0 and tail_std > 0
     test = load_dataset(synth_test_dir)
     result = evaluate(fitted, test.images, test.labels)
     assert result["char_accuracy"] > 0.5  # chance is 1/8
