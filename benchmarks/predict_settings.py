@@ -45,12 +45,22 @@ def read_settings(path: str) -> list[dict[str, Any]]:
         isinstance(s, dict) and isinstance(s.get("name"), str) for s in settings
     ):
         raise ConfigError("--settings must hold a list of objects, each with a name")
+    for setting in settings:  # a bad parameter fails now, not after the first training
+        _with_params(CaptchaRecognizer(), setting)
     return settings
+
+
+def _with_params(model: CaptchaRecognizer, setting: dict[str, Any]) -> CaptchaRecognizer:
+    """``model`` with a setting's recognizer parameters (ConfigError when unknown)."""
+    try:
+        return model.set_params(**setting.get("params", {}))
+    except ValueError as exc:  # scikit-learn's message for an unknown parameter
+        raise ConfigError(f"setting {setting['name']!r}: {exc}") from None
 
 
 def apply(model: CaptchaRecognizer, setting: dict[str, Any]) -> CaptchaRecognizer:
     """A copy of ``model`` with one setting's parameters and segmenter attributes set."""
-    model = copy.deepcopy(model).set_params(**setting.get("params", {}))
+    model = _with_params(copy.deepcopy(model), setting)
     for key, value in setting.get("segmenter", {}).items():
         if not hasattr(model.segmenter_, key):
             raise ConfigError(f"segmenter {type(model.segmenter_).__name__} has no {key!r}")
