@@ -235,6 +235,14 @@ class CaptchaRecognizer(BaseEstimator):
         are less exact (``components``) 1 read 0-2.5 points fewer than 2.
     shift_span : float
         Largest move of ``shift_reads``, as a fraction of the character width.
+    locator_weight : float
+        For guided strategies: each character's reading multiplies the
+        reader's probabilities by the locator's class probabilities at the
+        chosen window raised to this power (then normalised). The locator is
+        a second, differently built classifier (linear, on the HOG map), so a
+        small vote breaks the reader's near-ties: on five Kaggle splits (the
+        same trained models) 0 / 0.05 / 0.1 / 0.25 / 0.5 read 0.964 / 0.968 /
+        0.970 / 0.965 / 0.952 of the held-out captchas. 0: the reader alone.
     reject : float
         For guided strategies: misplaced slices (straddling two characters)
         added to training per character, as an extra reject class; 0: none.
@@ -313,6 +321,7 @@ class CaptchaRecognizer(BaseEstimator):
         warp_jitter: float = 0.0,
         shift_reads: int = 2,
         shift_span: float = 0.2,
+        locator_weight: float = 0.1,
         reject: float = 4.0,
         reject_overlap: float = 0.5,
         char_height: int = 24,
@@ -341,6 +350,7 @@ class CaptchaRecognizer(BaseEstimator):
         self.warp_jitter = warp_jitter
         self.shift_reads = shift_reads
         self.shift_span = shift_span
+        self.locator_weight = locator_weight
         self.reject = reject
         self.reject_overlap = reject_overlap
         self.char_height = char_height
@@ -711,9 +721,13 @@ class CaptchaRecognizer(BaseEstimator):
 
         return score
 
-    def _segment(self, preps: list[Prepared]) -> list[tuple[np.ndarray, bool | None]]:
-        """Cuts (working scale) and exact-count status of each captcha."""
-        tables = self._tables(preps) if self.segmenter_.guided else [None] * len(preps)
+    def _segment(
+        self, preps: list[Prepared], tables: list[np.ndarray] | None = None
+    ) -> list[tuple[np.ndarray, bool | None]]:
+        """Cuts (working scale) and exact-count status of each captcha; a guided
+        segmenter reads the locator's ``tables`` (computed when not given)."""
+        if tables is None:
+            tables = self._tables(preps) if self.segmenter_.guided else [None] * len(preps)
         return [
             self.segmenter_.cut_status(
                 p.mask, self.n_chars_, self._scorer(table) if table is not None else None
@@ -724,7 +738,8 @@ class CaptchaRecognizer(BaseEstimator):
     def _read(self, preps: list[Prepared]) -> list[tuple[np.ndarray, np.ndarray, bool | None]]:
         """Cuts (working scale), class probabilities and exact-count status of each
         captcha; one reading-classifier call for the whole batch."""
-        found = self._segment(preps)
+        tables = self._tables(preps) if self.segmenter_.guided else [None] * len(preps)
+        found = self._segment(preps, tables)
         if not found:
             return []
         offsets = self._read_offsets()
@@ -735,7 +750,24 @@ class CaptchaRecognizer(BaseEstimator):
             for p, (cuts, _) in zip(preps, found)
         ])
         proba = self._class_proba(X).reshape(len(found), len(offsets), self.n_chars_, -1)
-        return [(cuts, pr, status) for (cuts, status), pr in zip(found, proba.mean(axis=1))]
+        return [
+            (cuts, self._with_locator(pr, table, cuts), status)
+            for (cuts, status), pr, table in zip(found, proba.mean(axis=1), tables)
+        ]
+
+    def _with_locator(
+        self, proba: np.ndarray, table: np.ndarray | None, cuts: np.ndarray
+    ) -> np.ndarray:
+        """The reader's ``proba`` of each character times the locator's class
+        probabilities at its window to the power ``locator_weight``, normalised
+        (see ``locator_weight``); unchanged without a locator table."""
+        if table is None or not self.locator_weight:
+            return proba
+        rows = np.clip(self._starts(cuts, LOCATOR_CONTEXT), 0, len(table) - 1)
+        located = table[rows]  # the reject class left out: renormalise over characters
+        located = located / np.maximum(located.sum(axis=1, keepdims=True), 1e-9)
+        combined = proba * np.clip(located, 1e-9, 1.0) ** self.locator_weight
+        return combined / combined.sum(axis=1, keepdims=True)
 
     def _read_offsets(self) -> np.ndarray:
         """Sideways moves (pixels) of the reader's windows: ``shift_reads`` on

@@ -123,7 +123,7 @@ def test_front_end_cache_is_keyed_by_the_version_of_prepared_captchas(tmp_path: 
 
 def test_char_features_feed_the_classifier(fitted: CaptchaRecognizer, synth_test_dir: Path) -> None:
     test = load_dataset(synth_test_dir)
-    one_read = clone(fitted).set_params(shift_reads=0)
+    one_read = clone(fitted).set_params(shift_reads=0, locator_weight=0.0)  # the reader alone
     one_read.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
     feats = one_read.char_features(test.images[:3])
     assert len(feats) == 3
@@ -151,6 +151,26 @@ def test_shift_reads_average_the_reader_over_windows_moved_sideways(
     many = [p.char_confidences for p in fitted.predict_details(test)]
     one = [p.char_confidences for p in one_read.predict_details(test)]
     assert not np.allclose(many, one)  # the moved reads count
+
+
+def test_locator_weight_multiplies_the_reader_by_the_located_class_probabilities(
+    fitted: CaptchaRecognizer, synth_test_dir: Path
+) -> None:
+    preps = fitted._prepare(load_dataset(synth_test_dir).images[:10], "test")
+    reader_only = clone(fitted).set_params(locator_weight=0.0)
+    reader_only.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
+    tables = fitted._tables(preps)
+    changed = 0
+    for table, (cuts, proba, _), (_, alone, _) in zip(
+        tables, fitted._read(preps), reader_only._read(preps)
+    ):
+        rows = np.clip(fitted._starts(cuts, 0.2), 0, len(table) - 1)
+        located = table[rows] / table[rows].sum(axis=1, keepdims=True)
+        expected = alone * located ** fitted.locator_weight
+        np.testing.assert_allclose(proba, expected / expected.sum(axis=1, keepdims=True), atol=1e-6)
+        changed += not np.allclose(proba, alone)
+    assert changed  # the locator's vote moves the probabilities
+    assert fitted._with_locator(alone, None, cuts) is alone  # no locator: the reader alone
 
 
 @pytest.mark.parametrize("kind", ["strokes", "warps"])
