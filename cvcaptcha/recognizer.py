@@ -764,9 +764,9 @@ class CaptchaRecognizer(BaseEstimator):
         if table is None or not self.locator_weight:
             return proba
         rows = np.clip(self._starts(cuts, LOCATOR_CONTEXT), 0, len(table) - 1)
-        located = table[rows]  # the reject class left out: renormalise over characters
-        located = located / np.maximum(located.sum(axis=1, keepdims=True), 1e-9)
-        combined = proba * np.clip(located, 1e-9, 1.0) ** self.locator_weight
+        # the table leaves the reject class out; renormalising its rows over the
+        # characters would only scale each product, which the last line undoes
+        combined = proba * np.maximum(table[rows], 1e-9) ** self.locator_weight
         return combined / combined.sum(axis=1, keepdims=True)
 
     def _read_offsets(self) -> np.ndarray:
