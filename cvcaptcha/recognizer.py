@@ -689,17 +689,20 @@ class CaptchaRecognizer(BaseEstimator):
         proba = self.classifier_.predict_proba(X).astype(np.float64)
         return _by_class(proba, self.classifier_.classes_, len(self.alphabet_))
 
-    def _tables(self, preps: list[Prepared]) -> list[np.ndarray]:
+    def _tables(self, preps: list[Prepared]) -> list[np.ndarray | None]:
         """The locator's character probabilities at every window position of each
-        captcha (see :func:`~cvcaptcha.features.window_scores`).
+        captcha (see :func:`~cvcaptcha.features.window_scores`); ``None`` for
+        each when the segmenter is not guided (there is no locator).
 
         Every candidate a guided segmenter can ask about is one of these
         windows, so segmentation then only looks rows up. Columns follow
         ``alphabet_``; the reject class is left out, so a row sums to less than
         one where the window looks misplaced.
         """
+        if not self.segmenter_.guided:
+            return [None] * len(preps)
         blocks = self._window_cells(LOCATOR_CONTEXT) - self.hog_block + 1
-        tables: list[np.ndarray] = []
+        tables: list[np.ndarray | None] = []
         for p in preps:
             logits = window_scores(p.hog, self.locator_coef_, self.locator_intercept_, blocks)
             proba = softmax_logits(logits)
@@ -714,20 +717,24 @@ class CaptchaRecognizer(BaseEstimator):
         best = None if targets is not None else np.log(np.clip(table.max(axis=1), 1e-6, 1.0))
 
         def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
-            rows = np.clip(self._starts(intervals, LOCATOR_CONTEXT), 0, len(table) - 1)
+            rows = self._table_rows(table, intervals)
             if best is not None:
                 return np.repeat(best[rows, None], self.n_chars_, axis=1)
             return np.log(np.clip(table[rows][:, targets], 1e-6, 1.0))
 
         return score
 
+    def _table_rows(self, table: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+        """Rows of a captcha's locator table that read the windows centred on ``cuts``."""
+        return np.clip(self._starts(cuts, LOCATOR_CONTEXT), 0, len(table) - 1)
+
     def _segment(
-        self, preps: list[Prepared], tables: list[np.ndarray] | None = None
+        self, preps: list[Prepared], tables: list[np.ndarray | None] | None = None
     ) -> list[tuple[np.ndarray, bool | None]]:
         """Cuts (working scale) and exact-count status of each captcha; a guided
         segmenter reads the locator's ``tables`` (computed when not given)."""
         if tables is None:
-            tables = self._tables(preps) if self.segmenter_.guided else [None] * len(preps)
+            tables = self._tables(preps)
         return [
             self.segmenter_.cut_status(
                 p.mask, self.n_chars_, self._scorer(table) if table is not None else None
@@ -738,7 +745,7 @@ class CaptchaRecognizer(BaseEstimator):
     def _read(self, preps: list[Prepared]) -> list[tuple[np.ndarray, np.ndarray, bool | None]]:
         """Cuts (working scale), class probabilities and exact-count status of each
         captcha; one reading-classifier call for the whole batch."""
-        tables = self._tables(preps) if self.segmenter_.guided else [None] * len(preps)
+        tables = self._tables(preps)
         found = self._segment(preps, tables)
         if not found:
             return []
@@ -763,7 +770,7 @@ class CaptchaRecognizer(BaseEstimator):
         (see ``locator_weight``); unchanged without a locator table."""
         if table is None or not self.locator_weight:
             return proba
-        rows = np.clip(self._starts(cuts, LOCATOR_CONTEXT), 0, len(table) - 1)
+        rows = self._table_rows(table, cuts)
         # the table leaves the reject class out; renormalising its rows over the
         # characters would only scale each product, which the last line undoes
         combined = proba * np.maximum(table[rows], 1e-9) ** self.locator_weight
