@@ -103,7 +103,9 @@ def batch_hog(
     >>> batch_hog(np.zeros((2, 16, 16)), cell=4, block=2).shape
     (2, 3, 3, 2, 2, 9)
     """
-    images = np.asarray(images, dtype=np.float64)
+    images = np.asarray(images)
+    if images.dtype != np.float32:  # float32 is read as is, widened exactly pixel by pixel
+        images = images.astype(np.float64, copy=False)
     n, h, w = images.shape
     rows, cols = h // cell, w // cell
     if rows < block or cols < block:
@@ -123,88 +125,128 @@ def _hog_kernel(
     rows, cols = h // cell, w // cell
     b_rows, b_cols = rows - block + 1, cols - block + 1
     out = np.empty((n, b_rows, b_cols, block * block * orientations))
-    hist = np.empty((rows, cols * orientations))
+    hist = np.empty((orientations, rows, cols))
     for k in range(n):
-        _cell_histograms(images[k], orientations, cell, thresholds, hist)
-        _normalise_blocks(hist, orientations, cell, block, out[k])
+        _cell_histograms(images[k], cell, thresholds, hist)
+        _normalise_blocks(hist, cell, block, out[k])
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _cell_histograms(
-    image: np.ndarray, orientations: int, cell: int, thresholds: np.ndarray, hist: np.ndarray
+    image: np.ndarray, cell: int, thresholds: np.ndarray, hist: np.ndarray
 ) -> None:  # pragma: no cover - compiled; tested through batch_hog
-    """Sum of gradient magnitudes per cell and orientation bin, into ``hist``.
+    """Sum of gradient magnitudes per orientation bin and cell, into ``hist``
+    ``(orientations, rows, cols)``.
 
     The orientation bin is the number of bin edges at or below the gradient's
     pseudo-angle: the gradient is folded into the upper half plane (its angle
     modulo 180 degrees), where ``1 - col / (|col| + |row|)`` grows monotonically
     with the angle, so it can be compared with the same quantity at the edges
-    (no arctan). Gradients are central differences, zero on the image border;
-    a pixel without gradient adds nothing.
+    (no arctan). Gradients are central differences, zero on the image border.
+
+    A row of pixels is done in passes over the whole row, all on vector units
+    but the last, which adds the magnitudes in pixel order: every sum then
+    gets the same terms in the same order, hence the same bits, as from a
+    pixel-by-pixel loop. A pixel without gradient gets a NaN pseudo-angle (0/0,
+    hence ``error_model="numpy"``: no exception check in the vector loop) and
+    adds a zero magnitude, which changes no sum.
     """
     h, w = image.shape
-    rows, cols = hist.shape[0], hist.shape[1] // orientations
+    orientations, rows, cols = hist.shape
+    plane = rows * cols  # one bin of every cell
     hh, ww = rows * cell, cols * cell
     last_row, last_col = min(hh, h - 1), min(ww, w - 1)
-    hist[:] = 0.0
+    blank = np.zeros(w, image.dtype)  # the neighbours of a border row: no vertical gradient
+    d_col = np.zeros(ww)  # stays zero on the border columns
+    cell_col = np.repeat(np.arange(cols), cell)
+    pseudo, magnitude = np.empty(ww), np.empty(ww)
+    # where in ``hist`` each pixel of the row adds: its cell, a plane further per edge at or below
+    index = np.empty(ww, np.intp)
+    flat = hist.reshape(-1)
+    flat[:] = 0.0
     for r in range(hh):
-        hist_row = hist[r // cell]
-        inner = 1 <= r < last_row
+        above, below = (image[r - 1], image[r + 1]) if 1 <= r < last_row else (blank, blank)
+        row = image[r]
+        for c in range(1, last_col):
+            d_col[c] = np.float64(row[c + 1]) - np.float64(row[c - 1])
+        start = r // cell * cols
         for c in range(ww):
-            dr = image[r + 1, c] - image[r - 1, c] if inner else 0.0
-            dc = image[r, c + 1] - image[r, c - 1] if 1 <= c < last_col else 0.0
-            total = abs(dc) + abs(dr)
-            if total == 0.0:
-                continue
+            dr, dc = np.float64(below[c]) - np.float64(above[c]), d_col[c]
             folded = abs(dc) if dr == 0.0 else (-dc if dr < 0 else dc)
-            pseudo = 1 - folded / total
-            b = 0
-            for edge in thresholds:
-                b += edge <= pseudo
-            hist_row[c // cell * orientations + b] += np.sqrt(dr * dr + dc * dc)
+            pseudo[c] = 1 - folded / (abs(dc) + abs(dr))
+            magnitude[c] = np.sqrt(dr * dr + dc * dc)
+            index[c] = start + cell_col[c]
+        for e in range(0, len(thresholds), 4):  # four edges a pass: a quarter of the passes
+            t0, t1, t2, t3 = thresholds[e], thresholds[e + 1], thresholds[e + 2], thresholds[e + 3]
+            for c in range(ww):
+                p = pseudo[c]
+                index[c] += (
+                    (plane if t0 <= p else 0) + (plane if t1 <= p else 0)
+                    + (plane if t2 <= p else 0) + (plane if t3 <= p else 0)
+                )
+        for c in range(ww):
+            flat[index[c]] += magnitude[c]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _normalise_blocks(
-    hist: np.ndarray, orientations: int, cell: int, block: int, out: np.ndarray
+    hist: np.ndarray, cell: int, block: int, out: np.ndarray
 ) -> None:  # pragma: no cover - compiled; tested through batch_hog
     """Cell averages gathered into overlapping blocks, each L2-Hys normalised
     (normalise, clip at 0.2, normalise again), into ``out``
-    ``(block_rows, block_cols, d)``. Plain loops: numpy calls on a block's few
-    dozen values cost more in temporaries than in arithmetic."""
-    run = block * orientations  # a block's row: ``block`` neighbouring cells
-    size = block * run
-    area = 1.0 / (cell * cell)
-    for br in range(out.shape[0]):
-        for bc in range(out.shape[1]):
-            dst = out[br, bc]
-            first = bc * orientations
-            total = 0.0
-            for i in range(block):
-                src = hist[br + i]
-                for j in range(run):
-                    value = src[first + j] * area
-                    dst[i * run + j] = value
-                    total += value * value
-            factor = 1.0 / np.sqrt(total + 1e-10)
-            total = 0.0
+    ``(block_rows, block_cols, d)``.
+
+    A block's sums of squares are chains of dependent additions, slow one
+    block at a time. Block ``p`` is numbered by its first cell (``row * cols +
+    col``, so a few numbers between rows are no block and are computed for
+    nothing), and in ``hist`` ``(orientations, rows, cols)`` the ``j``-th
+    value of block ``p`` sits at ``offsets[j] + p``: the sums then run across
+    all blocks at once on vector units, each block still adding its own
+    values in its own order (the same bits as one block at a time).
+    """
+    orientations, rows, cols = hist.shape
+    b_rows, b_cols, size = out.shape
+    n = (b_rows - 1) * cols + b_cols
+    scaled = hist.reshape(-1) * (1.0 / (cell * cell))
+    offsets = np.empty(size, np.uint64)  # unsigned: no negative-index check on every read
+    j = 0
+    for i in range(block):  # a block's values: its cells row by row, each cell's bins
+        for jc in range(block):
+            for o in range(orientations):
+                offsets[j] = (o * rows + i) * cols + jc
+                j += 1
+    first, second = np.zeros(n), np.zeros(n)  # sums of squares, then normalising factors
+    for j in range(size):
+        values = scaled[offsets[j]:]
+        for p in range(n):
+            first[p] += values[p] * values[p]
+    for p in range(n):
+        first[p] = 1.0 / np.sqrt(first[p] + 1e-10)
+    for j in range(size):
+        values = scaled[offsets[j]:]
+        for p in range(n):
+            value = min(values[p] * first[p], 0.2)
+            second[p] += value * value
+    for p in range(n):
+        second[p] = 1.0 / np.sqrt(second[p] + 1e-10)
+    for br in range(b_rows):
+        for bc in range(b_cols):
+            p = br * cols + bc
+            dst, values, f1, f2 = out[br, bc], scaled[p:], first[p], second[p]
             for j in range(size):
-                value = min(dst[j] * factor, 0.2)
-                dst[j] = value
-                total += value * value
-            factor = 1.0 / np.sqrt(total + 1e-10)
-            for j in range(size):
-                dst[j] *= factor
+                dst[j] = min(values[offsets[j]] * f1, 0.2) * f2
 
 
 @functools.lru_cache(maxsize=16)
 def _bin_thresholds(orientations: int) -> np.ndarray:
-    """The pseudo-angle of every inner bin edge (see :func:`_hog_kernel`)."""
+    """The pseudo-angle of every inner bin edge (see :func:`_cell_histograms`),
+    padded with infinity, which no pseudo-angle reaches, to a multiple of four."""
     # scikit-image compares angles with float32 bin edges; so do we, to agree exactly
     step = np.float32(180.0 / orientations)
     edges = np.deg2rad((step * np.arange(1, orientations, dtype=np.float32)).astype(np.float64))
-    thresholds = 1 - np.cos(edges) / (np.abs(np.cos(edges)) + np.sin(edges))
+    thresholds = np.full(-(-len(edges) // 4) * 4, np.inf)
+    thresholds[:len(edges)] = 1 - np.cos(edges) / (np.abs(np.cos(edges)) + np.sin(edges))
     thresholds.flags.writeable = False
     return thresholds
 
@@ -296,7 +338,7 @@ def window_features(columns: np.ndarray, starts: np.ndarray, width: int) -> np.n
         flat, shape=(n_cols - width + 1, width * size), strides=(size * step, step),
         writeable=False,
     )
-    return windows[np.clip(np.asarray(starts, dtype=int), 0, n_cols - width)]
+    return windows[np.minimum(np.maximum(np.asarray(starts, dtype=int), 0), n_cols - width)]
 
 
 def window_scores(
@@ -401,7 +443,8 @@ def ink_windows(
     half = max(1, int(round(width / 2)))
     span = 2 * half
     padded = cv2.copyMakeBorder(ink, 0, 0, half, half, cv2.BORDER_CONSTANT, value=0)
-    starts = np.clip(np.round(np.asarray(centres)).astype(int), 0, ink.shape[1])
+    # np.minimum/np.maximum: np.clip costs several times more on a few numbers
+    starts = np.minimum(np.maximum(np.round(np.asarray(centres)).astype(int), 0), ink.shape[1])
     if span < size[1] or ink.shape[0] < size[0]:  # enlarging: OpenCV's own interpolation
         out = np.empty((len(starts), size[0] * size[1]), np.float32)
         for i, a in enumerate(starts):

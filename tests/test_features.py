@@ -42,6 +42,16 @@ def test_batch_hog_equals_skimage(
     assert flat.dtype == np.float32 and flat.shape == (6, ours[0].size)
 
 
+def test_batch_hog_same_bits_whatever_the_input_dtype_and_layout() -> None:
+    # float32 is read as is and widened pixel by pixel, other inputs are copied to float64
+    rng = np.random.default_rng(3)
+    images = (rng.random((3, 22, 30)) * 8).round().astype(np.float32)
+    strided = np.concatenate([images, images], axis=2)[:, :, :30]
+    ref = batch_hog(images.astype(np.float64), 9, 4, 2)
+    for variant in (images, strided, np.asfortranarray(images), images.astype(np.uint8)):
+        assert np.array_equal(batch_hog(variant, 9, 4, 2), ref)
+
+
 def test_batch_hog_refuses_images_smaller_than_a_block() -> None:
     with pytest.raises(ConfigError, match="block"):
         batch_hog(np.zeros((1, 6, 6)), cell=4, block=2)
