@@ -61,19 +61,20 @@ def _generate(args: argparse.Namespace) -> int:
 
     paths = generate(
         args.out_dir, args.count, args.length, args.alphabet, args.seed,
-        args.width, args.height, progress=True,
+        args.width, args.height, progress=True, style=args.style,
     )
     print(f"wrote {len(paths)} captchas to {args.out_dir}")
     return 0
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
-    from .synth import DEFAULT_ALPHABET
+    from .synth import DEFAULT_ALPHABET, STYLES
 
     p = sub.add_parser(
         "generate", help="write labelled synthetic captchas",
-        description="Write labelled synthetic captchas (<label>.png) made with the "
-        "captcha package.",
+        description="Write labelled synthetic captchas (<label>.png): made by the captcha "
+        "package (style 'captcha'), or glyphs of one font at a steady pitch, touching, "
+        "crossed by a noise curve (style 'pitch').",
     )
     p.add_argument("out_dir", metavar="OUT_DIR")
     p.add_argument("--count", type=int, required=True, help="number of captchas")
@@ -82,6 +83,9 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--width", type=int, default=160, help="image width (default 160)")
     p.add_argument("--height", type=int, default=60, help="image height (default 60)")
+    p.add_argument(
+        "--style", choices=STYLES, default="captcha", help="how they look (default captcha)"
+    )
     p.set_defaults(func=_generate)
 
 

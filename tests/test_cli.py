@@ -102,6 +102,17 @@ def test_bad_input_gives_one_line_error(
     assert message in err and len(err.splitlines()) == 1 and err.startswith("cvcaptcha: error:")
 
 
+def test_generate_either_style(tmp_path: Path, capsys) -> None:
+    for style in ("captcha", "pitch"):
+        argv = ["generate", str(tmp_path / style), "--count", "3", "--length", "4"]
+        argv += ["--style", style]
+        assert main(argv) == 0
+        names = sorted(p.stem for p in (tmp_path / style).glob("*.png"))
+        assert len(names) == 3 and all(len(n) == 4 for n in names)
+    assert main(["generate", str(tmp_path / "x"), "--count", "3", "--style", "wavy"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
 def test_evaluate_refuses_labels_the_model_cannot_emit(trained: Path, tmp_path: Path, capsys):
     from cvcaptcha.synth import generate
 
