@@ -163,7 +163,7 @@ def _captcha_style(width: int, height: int) -> Callable[[str, random.Random], Im
 def _pitch_style(width: int, height: int) -> Callable[[str, random.Random], Image.Image]:
     """Glyphs of the font the ``captcha`` package ships (so it exists wherever
     the package does) in three sizes, each turned by up to 20 degrees and
-    moved up or down a little, dark grey on light grey, at a pitch of 75 % of
+    placed where it fits whole, a little up or down, dark grey on light grey, at a pitch of 75 % of
     the width over the label length (varied by up to 15 % a step, so glyphs
     touch and overlap their neighbours), one sine-like curve across about as
     thick as a stroke, and a slight blur."""
@@ -182,7 +182,9 @@ def _pitch_style(width: int, height: int) -> Callable[[str, random.Random], Imag
             font = rng.choice(fonts)
             ImageDraw.Draw(glyph).text((0.15 * height, -0.05 * height), char, fill=255, font=font)
             glyph = glyph.rotate(rng.uniform(-20, 20), resample=Image.BILINEAR)
-            top = int(0.1 * height + rng.uniform(-0.08, 0.08) * height)
+            _, ink_top, _, ink_bottom = glyph.getbbox() or (0, 0, 0, height)
+            slack = max(0, height - (ink_bottom - ink_top))
+            top = int(slack * rng.uniform(0.2, 0.8)) - ink_top
             image.paste(rng.randint(20, 70), (int(x - 0.15 * height), top), glyph)
             x += pitch * rng.uniform(0.85, 1.15)
         xs = [width * i / 40 for i in range(41)]
