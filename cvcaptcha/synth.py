@@ -163,10 +163,10 @@ def _captcha_style(width: int, height: int) -> Callable[[str, random.Random], Im
 def _pitch_style(width: int, height: int) -> Callable[[str, random.Random], Image.Image]:
     """Glyphs of the font the ``captcha`` package ships (so it exists wherever
     the package does) in three sizes, each turned by up to 20 degrees and
-    placed where it fits whole, a little up or down, dark grey on light grey, at a pitch of 75 % of
-    the width over the label length (varied by up to 15 % a step, so glyphs
-    touch and overlap their neighbours), one sine-like curve across about as
-    thick as a stroke, and a slight blur."""
+    placed where it fits whole, a little up or down; dark grey on light grey,
+    at a pitch of 75 % of the width over the label length (varied by up to
+    15 % a step, so glyphs touch and overlap their neighbours); one sine-like
+    curve across, about as thick as a stroke; a slight blur."""
     import captcha
     from PIL import ImageDraw, ImageFilter, ImageFont
 
