@@ -153,6 +153,34 @@ def test_shift_reads_average_the_reader_over_windows_moved_sideways(
     assert not np.allclose(many, one)  # the moved reads count
 
 
+
+@pytest.mark.parametrize("below", [0.0, 0.95, 1.01])
+def test_moved_reads_are_taken_only_for_characters_read_less_surely_than_shift_below(
+    fitted: CaptchaRecognizer, synth_test_dir: Path, below: float
+) -> None:
+    preps = fitted._prepare(load_dataset(synth_test_dir).images[:10], "test")
+    cuts = [c for c, _ in fitted._segment(preps)]
+    model = clone(fitted).set_params(shift_below=below)
+    model.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
+    offsets = fitted._read_offsets()
+    weak_seen = sure_seen = 0
+    for prep, c, got in zip(preps, cuts, model._reads(preps, cuts)):
+        reads = [
+            fitted._class_proba(fitted._features(prep, np.clip(c + o, 0, prep.mask.shape[1])))
+            for o in offsets
+        ]
+        centred, averaged = reads[list(offsets).index(0)], np.mean(reads, axis=0)
+        weak = centred.max(axis=1) < below
+        np.testing.assert_allclose(got[~weak], centred[~weak], atol=1e-6)
+        np.testing.assert_allclose(got[weak], averaged[weak], atol=1e-6)
+        weak_seen, sure_seen = weak_seen + weak.sum(), sure_seen + (~weak).sum()
+    if below > 1:
+        assert sure_seen == 0
+    elif below == 0:
+        assert weak_seen == 0
+    else:
+        assert weak_seen and sure_seen  # both kinds occur, so both branches were checked
+
 def test_locator_weight_multiplies_the_reader_by_the_located_class_probabilities(
     fitted: CaptchaRecognizer, synth_test_dir: Path
 ) -> None:
