@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numba
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
@@ -27,18 +28,31 @@ from .errors import ConfigError
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, in place on a copy: what ``scipy.special.softmax(x,
-    axis=1)`` gives, for a tenth of its call cost on a captcha's few rows.
+    """Row-wise softmax, in one compiled pass: what ``scipy.special.softmax(x,
+    axis=1)`` gives, for a small part of its call cost on a captcha's few rows.
 
     Examples
     --------
     >>> softmax(np.array([[0.0, 0.0], [0.0, np.log(3.0)]])).round(3).tolist()
     [[0.5, 0.5], [0.25, 0.75]]
     """
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    np.exp(shifted, out=shifted)
-    shifted /= shifted.sum(axis=1, keepdims=True)
-    return shifted
+    if logits.dtype.kind != "f":
+        logits = logits.astype(float)
+    return _softmax_rows(logits)
+
+
+@numba.njit(cache=True, nogil=True)
+def _softmax_rows(logits: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """:func:`softmax` of a 2-D array, in its dtype."""
+    out = np.empty(logits.shape, logits.dtype)
+    for i in range(logits.shape[0]):
+        top = logits[i].max()
+        total = 0.0
+        for j in range(logits.shape[1]):
+            out[i, j] = np.exp(logits[i, j] - top)
+            total += out[i, j]
+        out[i] /= total
+    return out
 
 
 class CappedPCA(TransformerMixin, BaseEstimator):
