@@ -602,6 +602,21 @@ def _viterbi_points_kernel(
     return path
 
 
+@numba.njit(cache=True, nogil=True)
+def _add_margins(
+    scores: np.ndarray, centres: np.ndarray, x0: float, x1: float,
+    head: float, head_std: float, tail: float, tail_std: float, weight: float,
+) -> None:  # pragma: no cover - compiled; tested through Window
+    """Add the margin prior's log-density to the first and last characters'
+    ``scores`` (in place): where a first centre sits ``head`` (spread
+    ``head_std``) right of ``x0``, a last one ``tail`` left of ``x1``."""
+    for j in range(len(centres)):
+        scores[j, 0] -= weight * 0.5 * ((centres[j] - x0 - head) / head_std) ** 2
+    last = scores.shape[1] - 1
+    for j in range(len(centres)):
+        scores[j, last] -= weight * 0.5 * ((x1 - centres[j] - tail) / tail_std) ** 2
+
+
 class Window(Segmenter):
     """Classifier-guided segmentation with characters as points, not slices.
 
@@ -683,9 +698,7 @@ class Window(Segmenter):
             scores = np.array(scorer(mask, intervals), dtype=float)
             margins = getattr(self, "margins_", None)
             if margins is not None and self.margin_weight:
-                head, head_std, tail, tail_std = margins
-                scores[:, 0] -= self.margin_weight * 0.5 * ((centres - x0 - head) / head_std) ** 2
-                scores[:, -1] -= self.margin_weight * 0.5 * ((x1 - centres - tail) / tail_std) ** 2
+                _add_margins(scores, centres, x0, x1, *margins, self.margin_weight)
             path = viterbi_points(scores, centres, mean, std, self.pitch_weight)
         if path is None:
             return _dp_status(self, mask, n_chars, self.fallback_weight)[0], False
