@@ -100,8 +100,13 @@ def despeckle(mask: np.ndarray, min_area: int) -> np.ndarray:
     if min_area <= 1:
         return mask
     # labels, then areas in one compiled pass: several times cheaper than
-    # connectedComponentsWithStats on a small captcha
-    n, labels = cv2.connectedComponents(mask, connectivity=8)
+    # connectedComponentsWithStats on a small captcha; 16-bit labels (a third
+    # faster) whenever the most 8-connected components the mask can hold fit
+    h, w = mask.shape
+    small = -(-h // 2) * -(-w // 2) < 2**16
+    n, labels = cv2.connectedComponents(
+        mask, connectivity=8, ltype=cv2.CV_16U if small else cv2.CV_32S
+    )
     keep = _component_areas(labels, n) >= min_area
     if keep[1:].all():  # the usual case: nothing to remove, no relabelling
         return mask

@@ -59,6 +59,15 @@ def test_despeckle_and_preprocess_scale_with_height() -> None:
     assert despeckle(mask, 1) is mask
 
 
+@pytest.mark.parametrize("side", [40, 600])  # 16-bit labels, and more components than they hold
+def test_despeckle_removes_every_small_component_whatever_their_number(side: int) -> None:
+    mask = np.zeros((side, side), np.uint8)
+    mask[::2, ::2] = 1  # isolated pixels: (side / 2) ** 2 components
+    mask[10:20, 10:20] = 1  # one block, which swallows its neighbouring dots
+    out = despeckle(mask, 3)
+    assert out[10:20, 10:20].all() and out[20, 12] == 1  # the block and a dot touching it
+    assert out.sum() == 100 + 6 + 5  # nothing else: 10x10 block, 6 dots below, 5 right
+
 def test_resize_height_keeps_aspect_and_reports_scale() -> None:
     img = np.zeros((50, 200), np.uint8)
     out, scale = resize_height(img, 25)
