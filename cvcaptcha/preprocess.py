@@ -254,9 +254,19 @@ def ink_levels(gray: np.ndarray, size_frac: float = 0.18) -> np.ndarray:
         gray = 255 - gray
     size = max(3, int(round(size_frac * gray.shape[0])) | 1)
     background = cv2.dilate(gray, np.ones((size, size), np.uint8))
-    ink = cv2.subtract(background, gray)
-    top = max(quantile_u8(ink, 0.99), 1.0)
-    return np.minimum(ink.astype(np.float32) / top, 1.0)
+    return _scale_to_quantile(cv2.subtract(background, gray), 0.99)
+
+
+@numba.njit(cache=True, nogil=True)
+def _scale_to_quantile(ink: np.ndarray, q: float) -> np.ndarray:  # pragma: no cover - compiled
+    """``min(ink / max(quantile(ink, q), 1), 1)`` as float32, in one compiled
+    pass over a contiguous uint8 image (numpy would take five calls)."""
+    top = np.float32(max(_quantile_u8(ink.reshape(-1), q), 1.0))
+    out = np.empty(ink.shape, np.float32)
+    flat_in, flat_out = ink.reshape(-1), out.reshape(-1)
+    for i in range(flat_in.size):
+        flat_out[i] = min(np.float32(flat_in[i]) / top, np.float32(1.0))
+    return out
 
 
 def quantile_u8(image: np.ndarray, q: float) -> float:
