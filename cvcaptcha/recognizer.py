@@ -178,6 +178,38 @@ def _window_rows(
     return rows
 
 
+@numba.njit(cache=True, nogil=True)
+def _best_logs(
+    table: np.ndarray, rows: np.ndarray, n_chars: int
+) -> np.ndarray:  # pragma: no cover - compiled; tested through the recognizer
+    """Log of the best class's probability (floored at 1e-6) in each of a
+    locator table's ``rows``, repeated for every character position: the
+    free-decoding score of each candidate window, in one compiled pass."""
+    out = np.empty((len(rows), n_chars))
+    for i in range(len(rows)):
+        out[i, :] = np.log(max(table[rows[i]].max(), np.float32(1e-6)))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _vote(
+    proba: np.ndarray, table: np.ndarray, rows: np.ndarray, weight: float
+) -> np.ndarray:  # pragma: no cover - compiled; tested through the recognizer
+    """Each character's ``proba`` times the locator table's row for it
+    (floored at 1e-9) to the power ``weight``, normalised to sum to one.
+
+    The table leaves the reject class out; renormalising its rows over the
+    characters first would only scale each product, which the last step undoes.
+    """
+    out = np.empty(proba.shape)
+    for i in range(len(rows)):
+        located = table[rows[i]]
+        for j in range(proba.shape[1]):
+            out[i, j] = proba[i, j] * max(located[j], np.float32(1e-9)) ** np.float32(weight)
+        out[i] /= out[i].sum()
+    return out
+
+
 @dataclass
 class Prediction:
     """What the recognizer read in one captcha.
@@ -740,13 +772,11 @@ class CaptchaRecognizer(BaseEstimator):
         """A lattice scorer from a captcha's locator table: log-probability of the
         best class, or of ``targets[k]`` at position ``k`` for forced alignment."""
 
-        # free decoding reads one number per window: the log of its best class
-        best = None if targets is not None else np.log(np.maximum(table.max(axis=1), 1e-6))
 
         def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
             rows = self._table_rows(table, intervals)
-            if best is not None:
-                return np.repeat(best[rows, None], self.n_chars_, axis=1)
+            if targets is None:  # free decoding reads one number per window
+                return _best_logs(table, rows, self.n_chars_)
             return np.log(np.clip(table[rows][:, targets], 1e-6, 1.0))
 
         return score
@@ -817,11 +847,7 @@ class CaptchaRecognizer(BaseEstimator):
         (see ``locator_weight``); unchanged without a locator table."""
         if table is None or not self.locator_weight:
             return proba
-        rows = self._table_rows(table, cuts)
-        # the table leaves the reject class out; renormalising its rows over the
-        # characters would only scale each product, which the last line undoes
-        combined = proba * np.maximum(table[rows], 1e-9) ** self.locator_weight
-        return combined / combined.sum(axis=1, keepdims=True)
+        return _vote(proba, table, self._table_rows(table, cuts), self.locator_weight)
 
     def _read_offsets(self) -> np.ndarray:
         """Sideways moves (pixels) of the reader's windows: ``shift_reads`` on
