@@ -7,6 +7,8 @@ settings work on captchas of any size.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numba
 import numpy as np
@@ -14,6 +16,15 @@ import numpy as np
 from .errors import ConfigError
 
 THRESHOLDS: tuple[str, ...] = ("otsu", "adaptive")
+
+
+@functools.lru_cache(maxsize=32)
+def _box(rows: int, cols: int) -> np.ndarray:
+    """A ``rows`` x ``cols`` structuring element of ones, made once per size
+    (read-only: it is shared)."""
+    kernel = np.ones((rows, cols), np.uint8)
+    kernel.flags.writeable = False
+    return kernel
 
 
 def binarize(gray: np.ndarray, method: str = "otsu", block: float = 0.5) -> np.ndarray:
@@ -63,8 +74,7 @@ def open_mask(mask: np.ndarray, size: int) -> np.ndarray:
     """
     if size <= 1:
         return mask
-    kernel = np.ones((size, size), np.uint8)
-    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, _box(size, size))
 
 
 def remove_lines(mask: np.ndarray, size: int) -> np.ndarray:
@@ -82,7 +92,7 @@ def remove_lines(mask: np.ndarray, size: int) -> np.ndarray:
     """
     if size <= 1:
         return mask
-    kernel = np.ones((size, 1), np.uint8)
+    kernel = _box(size, 1)
     # Erode and dilate with mirrored anchors: a true opening for even sizes too.
     eroded = cv2.erode(mask, kernel, anchor=(0, size // 2))
     return cv2.dilate(eroded, kernel, anchor=(0, size - 1 - size // 2))
@@ -175,8 +185,8 @@ def thicken(image: np.ndarray, pixels: int) -> np.ndarray:
     """
     if pixels == 0:
         return image
-    kernel = np.ones((abs(pixels) + 1, abs(pixels) + 1), np.uint8)
-    return (cv2.dilate if pixels > 0 else cv2.erode)(image, kernel)
+    side = abs(pixels) + 1
+    return (cv2.dilate if pixels > 0 else cv2.erode)(image, _box(side, side))
 
 
 def rotate_scale(
@@ -253,7 +263,7 @@ def ink_levels(gray: np.ndarray, size_frac: float = 0.18) -> np.ndarray:
     if quantile_u8(gray, 0.5) < 128:  # light ink on dark paper
         gray = 255 - gray
     size = max(3, int(round(size_frac * gray.shape[0])) | 1)
-    background = cv2.dilate(gray, np.ones((size, size), np.uint8))
+    background = cv2.dilate(gray, _box(size, size))
     return _scale_to_quantile(cv2.subtract(background, gray), 0.99)
 
 
