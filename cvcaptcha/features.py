@@ -18,6 +18,7 @@ import numba
 import numpy as np
 
 from .errors import ConfigError
+from .preprocess import area_weights
 
 
 def char_crop(mask: np.ndarray, x0: int, x1: int, size: tuple[int, int]) -> np.ndarray:
@@ -452,7 +453,7 @@ def ink_windows(
         return out
     return _shrink_windows(
         np.ascontiguousarray(ink, dtype=np.float32), np.asarray(centres, dtype=np.float64), half,
-        _area_weights(ink.shape[0], size[0]), _area_weights(span, size[1]),
+        area_weights(ink.shape[0], size[0]), area_weights(span, size[1]),
     )
 
 
@@ -488,25 +489,6 @@ def _shrink_windows(
                     for r in range(out_h):
                         out[n, r * out_w + c] += w * rows[r, x]
     return out
-
-
-@functools.lru_cache(maxsize=32)
-def _area_weights(n_in: int, n_out: int) -> np.ndarray:
-    """Matrix that shrinks ``n_in`` samples to ``n_out`` by averaging over the
-    area each output sample covers, as OpenCV's ``INTER_AREA`` does.
-
-    Examples
-    --------
-    >>> _area_weights(4, 2).tolist()
-    [[0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5]]
-    """
-    scale = n_in / n_out
-    lo = np.arange(n_out)[:, None] * scale
-    pixel = np.arange(n_in)[None, :]
-    overlap = np.minimum(lo + scale, pixel + 1) - np.maximum(lo, pixel)
-    weights = (np.clip(overlap, 0, None) / scale).astype(np.float32)
-    weights.flags.writeable = False
-    return weights
 
 
 #: Feature kinds read from windows of the whole captcha (its :func:`hog_map`

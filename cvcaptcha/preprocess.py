@@ -232,8 +232,75 @@ def resize_height(gray: np.ndarray, height: int) -> tuple[np.ndarray, float]:
     if scale == 1.0:
         return gray, scale
     width = max(1, int(round(gray.shape[1] * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.resize(gray, (width, height), interpolation=interpolation), scale
+    if scale > 1:
+        return cv2.resize(gray, (width, height), interpolation=cv2.INTER_LINEAR), scale
+    whole = gray.shape[0] % height == 0 and gray.shape[1] % width == 0
+    if whole or gray.dtype != np.uint8:  # OpenCV's integer box average; other dtypes
+        return cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA), scale
+    rows, cols = _area_taps(gray.shape[0], height), _area_taps(gray.shape[1], width)
+    return _shrink_area(np.ascontiguousarray(gray), *rows, *cols), scale
+
+
+@functools.lru_cache(maxsize=32)
+def area_weights(n_in: int, n_out: int) -> np.ndarray:
+    """Matrix that shrinks ``n_in`` samples to ``n_out`` by averaging over the
+    area each output sample covers, as OpenCV's ``INTER_AREA`` does.
+
+    Examples
+    --------
+    >>> area_weights(4, 2).tolist()
+    [[0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5]]
+    """
+    scale = n_in / n_out
+    lo = np.arange(n_out)[:, None] * scale
+    pixel = np.arange(n_in)[None, :]
+    overlap = np.minimum(lo + scale, pixel + 1) - np.maximum(lo, pixel)
+    weights = (np.clip(overlap, 0, None) / scale).astype(np.float32)
+    weights.flags.writeable = False
+    return weights
+
+
+@functools.lru_cache(maxsize=32)
+def _area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """The nonzero entries of :func:`area_weights`, as the same number of
+    ``(index, weight)`` taps per output sample (padded with zero weights)."""
+    weights = area_weights(n_in, n_out)
+    nonzero = weights != 0
+    taps = int(nonzero.sum(axis=1).max())
+    index = np.zeros((n_out, taps), np.int64)
+    weight = np.zeros((n_out, taps), np.float32)
+    for k in range(n_out):
+        cols = np.flatnonzero(nonzero[k])
+        index[k, :len(cols)], index[k, len(cols):] = cols, cols[-1]
+        weight[k, :len(cols)] = weights[k, cols]
+    return index, weight
+
+
+@numba.njit(cache=True, nogil=True)
+def _shrink_area(
+    gray: np.ndarray, row_index: np.ndarray, row_weight: np.ndarray,
+    col_index: np.ndarray, col_weight: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled; tested through resize_height
+    """Shrink a uint8 image by area averaging, rows first, then columns, in
+    float32, rounded half to even: OpenCV's ``INTER_AREA`` for fractional
+    factors, pixel for pixel, in a third less time on a captcha. Weights
+    sum to one, so a sum stays within 0..255 and needs no clamping."""
+    height, width = gray.shape
+    out_h, out_w = row_index.shape[0], col_index.shape[0]
+    rows = np.zeros((out_h, width), np.float32)
+    for r in range(out_h):
+        for t in range(row_index.shape[1]):
+            i, w = row_index[r, t], row_weight[r, t]
+            for x in range(width):
+                rows[r, x] += w * gray[i, x]
+    out = np.empty((out_h, out_w), np.uint8)
+    for r in range(out_h):
+        for c in range(out_w):
+            total = np.float32(0)
+            for t in range(col_index.shape[1]):
+                total += col_weight[c, t] * rows[r, col_index[c, t]]
+            out[r, c] = np.uint8(np.rint(total))
+    return out
 
 
 def ink_levels(gray: np.ndarray, size_frac: float = 0.18) -> np.ndarray:

@@ -96,3 +96,22 @@ def test_quantile_u8_equals_numpy(size: int) -> None:
     values = np.random.default_rng(size).integers(0, 256, size).astype(np.uint8)
     for q in (0.0, 0.25, 0.5, 0.99, 1.0):
         assert quantile_u8(values, q) == pytest.approx(np.quantile(values, q), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("shape", "height"),
+    [((50, 200), 40), ((64, 240), 40), ((60, 300), 40), ((41, 150), 40), ((80, 250), 40),
+     ((120, 90), 40), ((7, 33), 5)],
+)
+def test_resize_height_shrinks_exactly_as_opencv_area_averaging(
+    shape: tuple[int, int], height: int
+) -> None:
+    import cv2
+
+    rng = np.random.default_rng(sum(shape))
+    for img in [rng.integers(0, 256, shape, dtype=np.uint8), np.full(shape, 255, np.uint8)]:
+        out, scale = resize_height(img, height)
+        width = int(round(shape[1] * height / shape[0]))
+        want = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+        assert out.dtype == np.uint8 and scale == height / shape[0]
+        np.testing.assert_array_equal(out, want)
