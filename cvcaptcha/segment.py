@@ -617,6 +617,19 @@ def _add_margins(
         scores[j, last] -= weight * 0.5 * ((x1 - centres[j] - tail) / tail_std) ** 2
 
 
+@numba.njit(cache=True, nogil=True)
+def _intervals_around(
+    centres: np.ndarray, half: float
+) -> np.ndarray:  # pragma: no cover - compiled; tested through Window
+    """``[round(c - half), round(c + half)]`` for each centre (half to even, as
+    numpy rounds), in one compiled pass instead of five numpy calls."""
+    out = np.empty((len(centres), 2), np.int64)
+    for i in range(len(centres)):
+        out[i, 0] = round(centres[i] - half)
+        out[i, 1] = round(centres[i] + half)
+    return out
+
+
 class Window(Segmenter):
     """Classifier-guided segmentation with characters as points, not slices.
 
@@ -676,8 +689,7 @@ class Window(Segmenter):
         lo = x0 + mean * (0.5 - self.slack)
         hi = max(lo, x1 - mean * (0.5 - self.slack))
         centres = np.arange(lo, hi + 1e-9, max(1.0, self.step * mean))
-        intervals = np.round(centres[:, None] + np.array([-mean, mean]) / 2).astype(int)
-        return centres, intervals, mean, std
+        return centres, _intervals_around(centres, mean / 2), mean, std
 
     def lattice(self, mask: np.ndarray, n_chars: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate windows ``(intervals, pairs, widths)``: one pitch-wide
