@@ -109,28 +109,58 @@ def despeckle(mask: np.ndarray, min_area: int) -> np.ndarray:
     """
     if min_area <= 1:
         return mask
-    # labels, then areas in one compiled pass: several times cheaper than
-    # connectedComponentsWithStats on a small captcha; 16-bit labels (a third
-    # faster) whenever the most 8-connected components the mask can hold fit
-    h, w = mask.shape
-    small = -(-h // 2) * -(-w // 2) < 2**16
-    n, labels = cv2.connectedComponents(
-        mask, connectivity=8, ltype=cv2.CV_16U if small else cv2.CV_32S
-    )
-    keep = _component_areas(labels, n) >= min_area
-    if keep[1:].all():  # the usual case: nothing to remove, no relabelling
-        return mask
-    keep[0] = False
-    return keep.astype(np.uint8)[labels]
+    return _despeckle(np.ascontiguousarray(mask), min_area)
 
 
 @numba.njit(cache=True, nogil=True)
-def _component_areas(labels: np.ndarray, n: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Pixel count of each of the ``n`` labels of a label image."""
-    areas = np.zeros(n, np.int64)
-    for label in labels.ravel():
-        areas[label] += 1
-    return areas
+def _despeckle(mask: np.ndarray, min_area: int) -> np.ndarray:  # pragma: no cover - compiled
+    """:func:`despeckle` by bounded flood fills (8-connected).
+
+    Each fill from an unvisited ink pixel stops as soon as it has
+    ``min_area`` pixels or touches a pixel already kept: its component is then
+    large enough, and the pixels it reached are kept (later fills of the same
+    component meet them and stop at once). A fill that runs out of pixels
+    first is a whole component too small, and is removed. Every ink pixel is
+    filled once, so a captcha costs one pass instead of labelling every
+    component (OpenCV's labels plus an area count took half again as long).
+    Returns ``mask`` itself when nothing is removed.
+    """
+    h, w = mask.shape
+    state = np.zeros((h, w), np.uint8)  # 0 unvisited, 1 kept, 2 removed, 3 being filled
+    fill = np.empty((min_area, 2), np.int64)
+    removed = False
+    for y0 in range(h):
+        for x0 in range(w):
+            if mask[y0, x0] == 0 or state[y0, x0] != 0:
+                continue
+            fill[0, 0], fill[0, 1] = y0, x0
+            state[y0, x0] = 3
+            count, head, large = 1, 0, False
+            while head < count and not large:
+                y, x = fill[head, 0], fill[head, 1]
+                head += 1
+                for yy in range(max(y - 1, 0), min(y + 2, h)):
+                    for xx in range(max(x - 1, 0), min(x + 2, w)):
+                        if mask[yy, xx] == 0 or state[yy, xx] == 3 or state[yy, xx] == 2:
+                            continue
+                        if state[yy, xx] == 1 or count == min_area:
+                            large = True
+                        else:
+                            fill[count, 0], fill[count, 1] = yy, xx
+                            state[yy, xx] = 3
+                            count += 1
+            large = large or count >= min_area
+            removed = removed or not large
+            for i in range(count):
+                state[fill[i, 0], fill[i, 1]] = 1 if large else 2
+    if not removed:
+        return mask
+    out = mask.copy()
+    for y in range(h):
+        for x in range(w):
+            if state[y, x] == 2:
+                out[y, x] = 0
+    return out
 
 
 def preprocess(

@@ -115,3 +115,16 @@ def test_resize_height_shrinks_exactly_as_opencv_area_averaging(
         want = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
         assert out.dtype == np.uint8 and scale == height / shape[0]
         np.testing.assert_array_equal(out, want)
+
+
+def test_despeckle_removes_exactly_the_components_opencv_finds_too_small() -> None:
+    import cv2
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        mask = (rng.random(rng.integers(1, 30, 2)) < rng.uniform(0.05, 0.7)).astype(np.uint8)
+        min_area = int(rng.integers(2, 12))
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+        keep[0] = False
+        np.testing.assert_array_equal(despeckle(mask, min_area), keep[labels].astype(np.uint8))
