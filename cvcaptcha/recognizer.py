@@ -773,7 +773,6 @@ class CaptchaRecognizer(BaseEstimator):
         """A lattice scorer from a captcha's locator table: log-probability of the
         best class, or of ``targets[k]`` at position ``k`` for forced alignment."""
 
-
         def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
             rows = self._table_rows(table, intervals)
             if targets is None:  # free decoding reads one number per window
@@ -803,7 +802,7 @@ class CaptchaRecognizer(BaseEstimator):
 
     def _read(self, preps: list[Prepared]) -> list[tuple[np.ndarray, np.ndarray, bool | None]]:
         """Cuts (working scale), class probabilities and exact-count status of each
-        captcha; two reading-classifier calls for the whole batch."""
+        captcha; at most two reading-classifier calls for the whole batch."""
         tables = self._tables(preps)
         found = self._segment(preps, tables)
         probas = self._reads(preps, [cuts for cuts, _ in found])
@@ -816,7 +815,7 @@ class CaptchaRecognizer(BaseEstimator):
         """The reader's probabilities of each character of each captcha,
         shape ``(captchas, n_chars_, classes)``: its centred read, averaged with
         the moved reads (see ``shift_reads``) where that read is not sure
-        enough (see ``shift_below``). Two reader calls for the whole batch."""
+        enough (see ``shift_below``). At most two reader calls for the whole batch."""
         if not preps:
             return np.empty((0, self.n_chars_, len(self.alphabet_)))
         X = np.concatenate([self._features(p, c) for p, c in zip(preps, cuts)])
