@@ -464,11 +464,12 @@ def _shrink_windows(
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through ink_windows
     """Windows of ``ink`` of ``2 * half`` columns centred on ``centres``
     (rounded and moved inside the image; blank beyond its edges), shrunk as
-    OpenCV's ``INTER_AREA`` does: a weighted average along
-    each axis. The rows are shrunk once for the whole image, then each window's
-    columns; each output sample adds only the few inputs it covers. One
-    compiled pass: the dozen numpy calls it replaces cost several times more
-    than its arithmetic on a captcha's few windows."""
+    OpenCV's ``INTER_AREA`` does: a weighted average along each axis.
+
+    The rows are shrunk once for the whole image, then each window's columns;
+    each output sample adds only the few inputs it covers. One compiled pass:
+    the dozen numpy calls it replaces cost several times more than its
+    arithmetic on a captcha's few windows."""
     height, width = ink.shape
     out_h, out_w, span = row_weights.shape[0], col_weights.shape[0], col_weights.shape[1]
     rows = np.zeros((out_h, width), np.float32)
