@@ -127,7 +127,7 @@ def _despeckle(mask: np.ndarray, min_area: int) -> np.ndarray:  # pragma: no cov
     """
     h, w = mask.shape
     state = np.zeros((h, w), np.uint8)  # 0 unvisited, 1 kept, 2 removed, 3 being filled
-    fill = np.empty((min_area, 2), np.int64)
+    fill = np.empty((min(min_area, h * w), 2), np.int64)  # no fill holds more pixels
     removed = False
     for y0 in range(h):
         for x0 in range(w):
