@@ -128,3 +128,9 @@ def test_despeckle_removes_exactly_the_components_opencv_finds_too_small() -> No
         keep = stats[:, cv2.CC_STAT_AREA] >= min_area
         keep[0] = False
         np.testing.assert_array_equal(despeckle(mask, min_area), keep[labels].astype(np.uint8))
+
+
+def test_despeckle_with_an_area_beyond_the_image_removes_everything_without_allocating_it() -> None:
+    mask = np.ones((40, 160), np.uint8)
+    assert despeckle(mask, 40 * 160) is mask  # exactly the image: kept
+    assert despeckle(mask, 10**12).sum() == 0  # more than the image: removed, no huge buffer
