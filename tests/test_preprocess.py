@@ -59,7 +59,7 @@ def test_despeckle_and_preprocess_scale_with_height() -> None:
     assert despeckle(mask, 1) is mask
 
 
-@pytest.mark.parametrize("side", [40, 600])  # 16-bit labels, and more components than they hold
+@pytest.mark.parametrize("side", [40, 600])  # a captcha's size, and 90000 specks
 def test_despeckle_removes_every_small_component_whatever_their_number(side: int) -> None:
     mask = np.zeros((side, side), np.uint8)
     mask[::2, ::2] = 1  # isolated pixels: (side / 2) ** 2 components
