@@ -164,13 +164,12 @@ def _by_class(proba: np.ndarray, classes: np.ndarray, n_classes: int) -> np.ndar
 
 
 @numba.njit(cache=True, nogil=True)
-def _window_rows(
+def _window_starts(
     cuts: np.ndarray, cell: int, cells: int, last: int
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through the recognizer
     """First HOG cell column of the ``cells``-wide window centred on each of
-    ``cuts``, moved into ``0..last``: what ``_starts`` computes, clipped, in one
-    compiled pass (the numpy version is six calls for a few numbers, and a
-    prediction asks twice)."""
+    ``cuts``, moved into ``0..last``, in one compiled pass (numpy takes six
+    calls for a few numbers, and a prediction asks twice)."""
     rows = np.empty(len(cuts), np.int64)
     for i in range(len(cuts)):
         start = round((cuts[i, 0] + cuts[i, 1]) / (2 * cell) - cells / 2)  # half to even
@@ -484,17 +483,17 @@ class CaptchaRecognizer(BaseEstimator):
         cells = int(round(width * (1 + 2 * context) / self.hog_cell))
         return max(self.hog_block, cells)
 
-    def _starts(self, cuts: np.ndarray, context: float) -> np.ndarray:
-        """First HOG cell column of the window centred on each slice."""
-        centres = cuts.sum(axis=1) / (2 * self.hog_cell)  # cuts.mean(axis=1) / hog_cell
-        return np.round(centres - self._window_cells(context) / 2).astype(int)
+    def _starts(self, cuts: np.ndarray, context: float, last: int) -> np.ndarray:
+        """First HOG cell column of the window centred on each slice, moved into
+        ``0..last``."""
+        cells = self._window_cells(context)
+        return _window_starts(np.asarray(cuts), self.hog_cell, cells, last)
 
     def _features(self, prep: Prepared, cuts: np.ndarray) -> np.ndarray:
         """The reading classifier's features of each slice (see ``features``)."""
         width = getattr(self.segmenter_, "char_width_", 0.0)
         if self.features == "hogmap":
-            blocks = self._window_cells(self.context) - self.hog_block + 1
-            return window_features(prep.hog, self._starts(cuts, self.context), blocks)
+            return self._hog_windows(prep, cuts, self.context)
         if self.features == "ink":
             size = (self.char_height, self.char_width)
             # the centres: sum / 2 is cuts.mean(axis=1) for a fraction of its cost
@@ -688,8 +687,13 @@ class CaptchaRecognizer(BaseEstimator):
 
     def _locator_features(self, prep: Prepared, cuts: np.ndarray) -> np.ndarray:
         """HOG-map windows the locator reads, centred on each slice."""
-        blocks = self._window_cells(LOCATOR_CONTEXT) - self.hog_block + 1
-        return window_features(prep.hog, self._starts(cuts, LOCATOR_CONTEXT), blocks)
+        return self._hog_windows(prep, cuts, LOCATOR_CONTEXT)
+
+    def _hog_windows(self, prep: Prepared, cuts: np.ndarray, context: float) -> np.ndarray:
+        """HOG-map windows centred on each slice, a character plus ``context`` wide."""
+        blocks = self._window_cells(context) - self.hog_block + 1
+        starts = self._starts(cuts, context, len(prep.hog) - 1)
+        return window_features(prep.hog, starts, blocks)
 
     def _fit_locator(
         self,
@@ -783,8 +787,7 @@ class CaptchaRecognizer(BaseEstimator):
 
     def _table_rows(self, table: np.ndarray, cuts: np.ndarray) -> np.ndarray:
         """Rows of a captcha's locator table that read the windows centred on ``cuts``."""
-        cells = self._window_cells(LOCATOR_CONTEXT)
-        return _window_rows(np.asarray(cuts), self.hog_cell, cells, len(table) - 1)
+        return self._starts(cuts, LOCATOR_CONTEXT, len(table) - 1)
 
     def _segment(
         self, preps: list[Prepared], tables: list[np.ndarray | None] | None = None

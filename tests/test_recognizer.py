@@ -192,7 +192,7 @@ def test_locator_weight_multiplies_the_reader_by_the_located_class_probabilities
     for table, (cuts, proba, _), (_, alone, _) in zip(
         tables, fitted._read(preps), reader_only._read(preps)
     ):
-        rows = np.clip(fitted._starts(cuts, 0.2), 0, len(table) - 1)
+        rows = fitted._starts(cuts, 0.2, len(table) - 1)
         located = table[rows] / table[rows].sum(axis=1, keepdims=True)
         expected = alone * located ** fitted.locator_weight
         np.testing.assert_allclose(proba, expected / expected.sum(axis=1, keepdims=True), atol=1e-6)
