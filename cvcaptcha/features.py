@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from .errors import ConfigError
-from .preprocess import area_weights
+from .preprocess import area_taps, shrink_rows
 
 
 def char_crop(mask: np.ndarray, x0: int, x1: int, size: tuple[int, int]) -> np.ndarray:
@@ -453,40 +453,32 @@ def ink_windows(
         return out
     return _shrink_windows(
         np.ascontiguousarray(ink, dtype=np.float32), np.asarray(centres, dtype=np.float64), half,
-        area_weights(ink.shape[0], size[0]), area_weights(span, size[1]),
+        *area_taps(ink.shape[0], size[0]), *area_taps(span, size[1]),
     )
 
 
 @numba.njit(cache=True, nogil=True)
 def _shrink_windows(
-    ink: np.ndarray, centres: np.ndarray, half: int, row_weights: np.ndarray,
-    col_weights: np.ndarray,
+    ink: np.ndarray, centres: np.ndarray, half: int, row_index: np.ndarray,
+    row_weight: np.ndarray, col_index: np.ndarray, col_weight: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through ink_windows
     """Windows of ``ink`` of ``2 * half`` columns centred on ``centres``
     (rounded and moved inside the image; blank beyond its edges), shrunk as
-    OpenCV's ``INTER_AREA`` does: a weighted average along each axis.
+    OpenCV's ``INTER_AREA`` does, by the :func:`~cvcaptcha.preprocess.area_taps`
+    of each axis.
 
-    The rows are shrunk once for the whole image, then each window's columns;
-    each output sample adds only the few inputs it covers. One compiled pass:
-    the dozen numpy calls it replaces cost several times more than its
-    arithmetic on a captcha's few windows."""
-    height, width = ink.shape
-    out_h, out_w, span = row_weights.shape[0], col_weights.shape[0], col_weights.shape[1]
-    rows = np.zeros((out_h, width), np.float32)
-    for r in range(out_h):
-        for i in range(height):
-            w = row_weights[r, i]
-            if w != 0:
-                for x in range(width):
-                    rows[r, x] += w * ink[i, x]
+    The rows are shrunk once for the whole image, then each window's columns.
+    One compiled pass: the dozen numpy calls it replaces cost several times
+    more than its arithmetic on a captcha's few windows."""
+    rows = shrink_rows(ink, row_index, row_weight)
+    width, out_h, out_w = ink.shape[1], row_index.shape[0], col_index.shape[0]
     out = np.zeros((len(centres), out_h * out_w), np.float32)
     for n in range(len(centres)):
         left = min(max(round(centres[n]), 0), width) - half  # round: half to even, as numpy
         for c in range(out_w):
-            for j in range(span):
-                w = col_weights[c, j]
-                x = left + j
-                if w != 0 and 0 <= x < width:
+            for t in range(col_index.shape[1]):
+                x, w = left + col_index[c, t], col_weight[c, t]
+                if 0 <= x < width:
                     for r in range(out_h):
                         out[n, r * out_w + c] += w * rows[r, x]
     return out

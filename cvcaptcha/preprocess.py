@@ -267,18 +267,18 @@ def resize_height(gray: np.ndarray, height: int) -> tuple[np.ndarray, float]:
     whole = gray.shape[0] % height == 0 and gray.shape[1] % width == 0
     if whole or gray.dtype != np.uint8:  # OpenCV's integer box average; other dtypes
         return cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA), scale
-    rows, cols = _area_taps(gray.shape[0], height), _area_taps(gray.shape[1], width)
+    rows, cols = area_taps(gray.shape[0], height), area_taps(gray.shape[1], width)
     return _shrink_area(np.ascontiguousarray(gray), *rows, *cols), scale
 
 
 @functools.lru_cache(maxsize=32)
-def area_weights(n_in: int, n_out: int) -> np.ndarray:
+def _area_weights(n_in: int, n_out: int) -> np.ndarray:
     """Matrix that shrinks ``n_in`` samples to ``n_out`` by averaging over the
     area each output sample covers, as OpenCV's ``INTER_AREA`` does.
 
     Examples
     --------
-    >>> area_weights(4, 2).tolist()
+    >>> _area_weights(4, 2).tolist()
     [[0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5]]
     """
     scale = n_in / n_out
@@ -291,10 +291,19 @@ def area_weights(n_in: int, n_out: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
-    """The nonzero entries of :func:`area_weights`, as the same number of
-    ``(index, weight)`` taps per output sample (padded with zero weights)."""
-    weights = area_weights(n_in, n_out)
+def area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """How OpenCV's ``INTER_AREA`` shrinks ``n_in`` samples to ``n_out``: for
+    each output sample the inputs it covers, in order, and their weights (the
+    share of the sample each covers), as ``(index, weight)`` arrays of shape
+    ``(n_out, taps)``, padded with zero weights to the same number of taps.
+
+    Examples
+    --------
+    >>> index, weight = area_taps(5, 4)
+    >>> index.tolist(), [[round(float(v), 2) for v in row] for row in weight]
+    ([[0, 1], [1, 2], [2, 3], [3, 4]], [[0.8, 0.2], [0.6, 0.4], [0.4, 0.6], [0.2, 0.8]])
+    """
+    weights = _area_weights(n_in, n_out)
     nonzero = weights != 0
     taps = int(nonzero.sum(axis=1).max())
     index = np.zeros((n_out, taps), np.int64)
@@ -307,6 +316,21 @@ def _area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @numba.njit(cache=True, nogil=True)
+def shrink_rows(
+    image: np.ndarray, index: np.ndarray, weight: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through its callers
+    """An image shrunk to ``len(index)`` rows by :func:`area_taps`' ``(index,
+    weight)``, in float32 (each output row adds its input rows in order)."""
+    out = np.zeros((index.shape[0], image.shape[1]), np.float32)
+    for r in range(index.shape[0]):
+        for t in range(index.shape[1]):
+            i, w = index[r, t], weight[r, t]
+            for x in range(image.shape[1]):
+                out[r, x] += w * image[i, x]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def _shrink_area(
     gray: np.ndarray, row_index: np.ndarray, row_weight: np.ndarray,
     col_index: np.ndarray, col_weight: np.ndarray,
@@ -315,14 +339,8 @@ def _shrink_area(
     float32, rounded half to even: OpenCV's ``INTER_AREA`` for fractional
     factors, pixel for pixel, in a third less time on a captcha. Weights
     sum to one, so a sum stays within 0..255 and needs no clamping."""
-    height, width = gray.shape
+    rows = shrink_rows(gray, row_index, row_weight)
     out_h, out_w = row_index.shape[0], col_index.shape[0]
-    rows = np.zeros((out_h, width), np.float32)
-    for r in range(out_h):
-        for t in range(row_index.shape[1]):
-            i, w = row_index[r, t], row_weight[r, t]
-            for x in range(width):
-                rows[r, x] += w * gray[i, x]
     out = np.empty((out_h, out_w), np.uint8)
     for r in range(out_h):
         for c in range(out_w):
