@@ -67,9 +67,10 @@ def text_extent(mask: np.ndarray, min_frac: float = 0.1) -> tuple[int, int]:
     >>> text_extent(m)
     (5, 9)
     """
-    x0, x1 = _extent(np.ascontiguousarray(mask), max(1.0, min_frac * mask.shape[0]))
+    mask = np.ascontiguousarray(mask)
+    x0, x1 = _extent(mask, max(1.0, min_frac * mask.shape[0]))
     if x0 < 0:  # no column holds that much ink: the columns with any
-        x0, x1 = _extent(np.ascontiguousarray(mask), 1.0)
+        x0, x1 = _extent(mask, 1.0)
     return (int(x0), int(x1)) if x0 >= 0 else (0, mask.shape[1])
 
 
