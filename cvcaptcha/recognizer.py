@@ -378,7 +378,7 @@ class CaptchaRecognizer(BaseEstimator):
         shift_reads: int = 2,
         shift_span: float = 0.2,
         shift_below: float = 0.95,
-        locator_weight: float = 0.1,
+        locator_weight: float = 0.2,
         reject: float = 4.0,
         reject_overlap: float = 0.5,
         char_height: int = 24,
@@ -590,16 +590,43 @@ class CaptchaRecognizer(BaseEstimator):
             ]
             segmenter.learn_cuts(masks, cuts)
             locator = self._fit_locator(preps, cuts, targets, rng, locator)
-        X, y = self._training_set(
-            preps, cuts, targets, rng, self._features, self.augment, reject=False,
-            strokes=self.stroke_jitter, warps=self.warp_jitter,
-        )
-        self.classifier_ = self._classifier_estimator().fit(X, y)
+        self._fit_reader(preps, cuts, targets, rng)
+        if segmenter.guided:
+            self._fit_recentred(preps, cuts, targets, rng)
         self.image_shape_ = tuple(
             int(v) for v in np.median([self._original_shape(p) for p in preps], axis=0)
         )
         self.scale_ = float(np.median([p.scale for p in preps]))
         return rounds
+
+    def _fit_recentred(
+        self, preps: list[Prepared], cuts: list[np.ndarray], targets: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        """Retrain the reader on the training cuts recentred by forced alignment
+        with the reader itself (see :meth:`~cvcaptcha.segment.Segmenter.recentre`),
+        when the segmenter recentres: it then learns each character where it
+        will read it at prediction, not where the locator's coarser grid put it."""
+        moved = [
+            self.segmenter_.recentre(p.mask, c, self._reader_scorer(p, table, t))
+            for p, c, table, t in zip(
+                preps, cuts, self._tables(preps), self._progress(targets, "recentre")
+            )
+        ]
+        if not any(m is None for m in moved):
+            self._fit_reader(preps, moved, targets, rng)
+
+    def _fit_reader(
+        self, preps: list[Prepared], cuts: list[np.ndarray], targets: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        """Train the reading classifier on the characters ``cuts`` give, with
+        ``augment`` moved copies of each."""
+        X, y = self._training_set(
+            preps, cuts, targets, rng, self._features, self.augment, reject=False,
+            strokes=self.stroke_jitter, warps=self.warp_jitter,
+        )
+        self.classifier_ = self._classifier_estimator().fit(X, y)
 
     def _auto_scores(self, preps: list[Prepared], labels: list[str]) -> dict[str, float]:
         """Held-out captcha accuracy of each of :data:`AUTO_SEGMENTERS`, trained on
@@ -785,6 +812,25 @@ class CaptchaRecognizer(BaseEstimator):
 
         return score
 
+    def _reader_scorer(
+        self, prep: Prepared, table: np.ndarray, targets: np.ndarray | None = None
+    ) -> Scorer:
+        """A finer scorer for :meth:`~cvcaptcha.segment.Segmenter.recentre`: the
+        reader's log-probabilities of each window plus ``locator_weight`` times
+        the locator's, of the best class (free decoding) or of ``targets[k]`` at
+        position ``k`` (forced alignment)."""
+
+        def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+            logs = np.log(np.maximum(self._class_proba(self._features(prep, intervals)), 1e-6))
+            if self.locator_weight:
+                located = table[self._table_rows(table, intervals)]
+                logs += self.locator_weight * np.log(np.maximum(located, 1e-6))
+            if targets is None:
+                return np.repeat(logs.max(axis=1, keepdims=True), self.n_chars_, axis=1)
+            return logs[:, targets]
+
+        return score
+
     def _table_rows(self, table: np.ndarray, cuts: np.ndarray) -> np.ndarray:
         """Rows of a captcha's locator table that read the windows centred on ``cuts``."""
         return self._starts(cuts, LOCATOR_CONTEXT, len(table) - 1)
@@ -796,12 +842,15 @@ class CaptchaRecognizer(BaseEstimator):
         segmenter reads the locator's ``tables`` (computed when not given)."""
         if tables is None:
             tables = self._tables(preps)
-        return [
-            self.segmenter_.cut_status(
-                p.mask, self.n_chars_, self._scorer(table) if table is not None else None
-            )
-            for p, table in zip(preps, tables)
-        ]
+        found = []
+        for p, table in zip(preps, tables):
+            if table is None:
+                found.append(self.segmenter_.cut_status(p.mask, self.n_chars_))
+                continue
+            cuts, status = self.segmenter_.cut_status(p.mask, self.n_chars_, self._scorer(table))
+            moved = self.segmenter_.recentre(p.mask, cuts, self._reader_scorer(p, table))
+            found.append((cuts if moved is None else moved, status))
+        return found
 
     def _read(self, preps: list[Prepared]) -> list[tuple[np.ndarray, np.ndarray, bool | None]]:
         """Cuts (working scale), class probabilities and exact-count status of each

@@ -215,6 +215,11 @@ class Segmenter:
         """Cuts and whether the strategy found ``n_chars`` pieces without forcing."""
         raise NotImplementedError
 
+    def recentre(self, mask: np.ndarray, cuts: np.ndarray, scorer: Scorer) -> np.ndarray | None:
+        """Cuts moved to where a finer ``scorer`` places the characters, or None
+        when the strategy does not place characters as points (the default)."""
+        return None
+
 
 class EqualWidth(Segmenter):
     """Equal-width slices of the text extent: the baseline.
@@ -665,6 +670,12 @@ class Window(Segmenter):
         read 0.959 / 0.964 / 0.964 / 0.961 / 0.956 of the held-out captchas.
     fallback_weight : float
         Width-prior weight of the :class:`DynamicProgramming` fallback.
+    recentre_span : float
+        How far :meth:`recentre` may move each centre, as a fraction of the
+        learned pitch; 0: no recentring.
+    recentre_step : float
+        Spacing of :meth:`recentre`'s candidates, as a fraction of the
+        learned pitch (at least one pixel).
     """
 
     guided = True
@@ -673,12 +684,15 @@ class Window(Segmenter):
     def __init__(
         self, step: float = 0.2, slack: float = 0.5, pitch_weight: float = 2.0,
         margin_weight: float = 1.0, fallback_weight: float = 0.05,
+        recentre_span: float = 0.3, recentre_step: float = 0.1,
     ) -> None:
         self.step = step
         self.slack = slack
         self.pitch_weight = pitch_weight
         self.margin_weight = margin_weight
         self.fallback_weight = fallback_weight
+        self.recentre_span = recentre_span
+        self.recentre_step = recentre_step
 
     def _candidates(
         self, x0: int, x1: int, n_chars: int
@@ -708,14 +722,61 @@ class Window(Segmenter):
         centres, intervals, mean, std = self._candidates(x0, x1, n_chars)
         path = None
         if len(centres) >= n_chars:
-            scores = np.array(scorer(mask, intervals), dtype=float)
-            margins = getattr(self, "margins_", None)
-            if margins is not None and self.margin_weight:
-                _add_margins(scores, centres, x0, x1, *margins, self.margin_weight)
-            path = viterbi_points(scores, centres, mean, std, self.pitch_weight)
+            path = self._best_path(mask, (x0, x1), n_chars, centres, intervals, scorer)
         if path is None:
             return _dp_status(self, mask, n_chars, self.fallback_weight)[0], False
         return np.maximum(intervals[path], 0), True
+
+    def recentre(self, mask: np.ndarray, cuts: np.ndarray, scorer: Scorer) -> np.ndarray | None:
+        """Each character's centre moved by up to ``recentre_span`` of the pitch,
+        in ``recentre_step`` steps, to the best path of ``scorer``'s scores
+        plus the pitch and margin priors.
+
+        The candidate grid of :meth:`cut_status` is coarse (``step``) because
+        it is scored everywhere; this second pass scores only a few positions
+        around each centre, so a costlier, pixel-exact scorer can afford them:
+        a wide glyph (an "m") read a few pixels off its centre looks like a
+        narrower one (an "n").
+
+        Parameters
+        ----------
+        mask : ndarray of bool
+        cuts : ndarray of int, shape (n_chars, 2)
+            Intervals from :meth:`cut_status` with a scorer.
+        scorer : Scorer
+
+        Returns
+        -------
+        ndarray of int, shape (n_chars, 2) or None
+            The moved intervals, as wide as the learned pitch; None when
+            ``recentre_span`` is 0.
+        """
+        if not self.recentre_span:
+            return None
+        extent = text_extent(mask)
+        mean, _ = self.width_prior(*extent, len(cuts))
+        stride = max(1, round(self.recentre_step * mean))
+        reach = round(self.recentre_span * mean / stride)
+        moves = stride * np.arange(-reach, reach + 1)
+        centres = np.unique(cuts.sum(axis=1)[:, None] / 2 + moves[None, :]).astype(float)
+        intervals = _intervals_around(centres, mean / 2)
+        path = self._best_path(mask, extent, len(cuts), centres, intervals, scorer)
+        return cuts if path is None else np.maximum(intervals[path], 0)
+
+    def _best_path(
+        self, mask: np.ndarray, extent: tuple[int, int], n_chars: int, centres: np.ndarray,
+        intervals: np.ndarray, scorer: Scorer,
+    ) -> np.ndarray | None:
+        """Indices of the ``n_chars`` candidate centres with the best total of
+        ``scorer``'s scores and the pitch and margin priors (None: no path);
+        ``extent`` is the mask's text extent."""
+        x0, x1 = extent
+        mean, std = self.width_prior(x0, x1, n_chars)
+        scores = np.array(scorer(mask, intervals), dtype=float)
+        margins = getattr(self, "margins_", None)
+        if margins is not None and self.margin_weight:
+            _add_margins(scores, centres, x0, x1, *margins, self.margin_weight)
+        return viterbi_points(scores, centres, mean, std, self.pitch_weight)
 
 
 SEGMENTERS: dict[str, Callable[[], Segmenter]] = {

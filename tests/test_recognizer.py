@@ -189,9 +189,8 @@ def test_locator_weight_multiplies_the_reader_by_the_located_class_probabilities
     reader_only.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
     tables = fitted._tables(preps)
     changed = 0
-    for table, (cuts, proba, _), (_, alone, _) in zip(
-        tables, fitted._read(preps), reader_only._read(preps)
-    ):
+    for prep, table, (cuts, proba, _) in zip(preps, tables, fitted._read(preps)):
+        alone = reader_only._reads([prep], [cuts])[0]  # the reader alone at the same cuts
         rows = fitted._starts(cuts, 0.2, len(table) - 1)
         located = table[rows] / table[rows].sum(axis=1, keepdims=True)
         expected = alone * located ** fitted.locator_weight
@@ -297,3 +296,43 @@ def test_auto_segmenter_keeps_the_candidate_reading_more_held_out_captchas(
     assert summary["segmenter"] == max(scores, key=scores.get)
     assert segmenter_name(rec.segmenter_) == summary["segmenter"]
     assert rec.get_params()["segmenter"] == "auto"  # the parameter is left as given
+
+
+def test_guided_reading_recentres_the_locator_path_with_the_reader(
+    fitted: CaptchaRecognizer, synth_test_dir: Path
+) -> None:
+    preps = fitted._prepare(load_dataset(synth_test_dir).images[:20], "test")
+    tables = fitted._tables(preps)
+    seg = fitted.segmenter_
+    moved = 0
+    for prep, table, (cuts, _) in zip(preps, tables, fitted._segment(preps, tables)):
+        located = seg.cut(prep.mask, fitted.n_chars_, fitted._scorer(table))
+        expected = seg.recentre(prep.mask, located, fitted._reader_scorer(prep, table))
+        np.testing.assert_array_equal(cuts, expected)
+        moved += not np.array_equal(cuts, located)
+    assert moved  # the reader moves some centres off the locator's coarse grid
+
+
+def test_fit_retrains_the_reader_on_cuts_recentred_by_forced_alignment(
+    synth_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[np.ndarray]] = []
+    fit_reader = CaptchaRecognizer._fit_reader
+
+    def spy(self: CaptchaRecognizer, preps: list, cuts: list, *args: object) -> None:
+        seen.append([c.copy() for c in cuts])
+        fit_reader(self, preps, cuts, *args)
+
+    monkeypatch.setattr(CaptchaRecognizer, "_fit_reader", spy)
+    data = load_dataset(synth_dir)
+    images, labels = data.images[:40], data.labels[:40]
+    rec = CaptchaRecognizer(segmenter="window", augment=1).fit(images, labels)
+    assert len(seen) == 2  # aligned by the locator, then recentred by the reader
+    span = rec.segmenter_.recentre_span * rec.segmenter_.char_width_ + 2
+    shifts = [np.abs(a.mean(axis=1) - b.mean(axis=1)).max() for a, b in zip(*seen)]
+    assert 0 < max(shifts) <= span
+    seen.clear()
+    CaptchaRecognizer(
+        segmenter="window", augment=1, segmenter_params={"window": {"recentre_span": 0.0}}
+    ).fit(images, labels)
+    assert len(seen) == 1  # no recentring: the reader is trained once

@@ -10,6 +10,7 @@ from cvcaptcha.segment import (
     SEGMENTERS,
     Components,
     DynamicProgramming,
+    EqualWidth,
     Lattice,
     Projection,
     Window,
@@ -204,3 +205,27 @@ def test_window_margin_prior_picks_the_offset_the_extent_allows() -> None:
     np.testing.assert_allclose(cuts.mean(axis=1), [30, 50, 70, 90, 110], atol=1)
     free = Window(step=0.05, margin_weight=0.0).learn_cuts([mask], training)
     assert free.cut_status(mask, 5, scorer)[0].mean(axis=1)[0] != cuts.mean(axis=1)[0]
+
+
+def test_window_recentre_moves_each_centre_to_the_finer_scorer_within_its_span() -> None:
+    mask = np.zeros((H, 160), np.uint8)
+    mask[8:32, 8:133] = 1
+    truth = np.array([20.0, 45, 70, 95, 120])
+    seg = Window().set_widths(np.array([24.0, 25, 26]))  # pitch 25, spread 2.5
+
+    def scorer(m: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+        centres = intervals.mean(axis=1)
+        near = np.abs(centres[:, None] - truth[None, :]).min(axis=1)
+        return np.repeat(-2.0 * near[:, None], 5, axis=1)
+
+    off = np.array([4, -3, 5, 0, -4])
+    cuts = np.stack([truth + off - 12.5, truth + off + 12.5], axis=1).astype(int)
+    moved = seg.recentre(mask, cuts, scorer)
+    assert moved.shape == (5, 2)
+    assert np.abs(moved.mean(axis=1) - truth).max() <= 1
+    np.testing.assert_array_equal(moved[:, 1] - moved[:, 0], 25)  # as wide as the pitch
+    far = cuts + 20  # every true centre out of reach: each moves at most the span
+    assert np.abs(seg.recentre(mask, far, scorer).mean(axis=1) - far.mean(axis=1)).max() <= 8
+    still = Window(recentre_span=0.0).set_widths(np.array([25.0]))
+    assert still.recentre(mask, cuts, scorer) is None
+    assert EqualWidth().recentre(mask, cuts, scorer) is None  # slices, not points: no recentring
