@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from cvcaptcha.errors import ConfigError, CvCaptchaError
+from cvcaptcha.cli import read_config
+from cvcaptcha.errors import CvCaptchaError
 from cvcaptcha.io import load_dataset
 from cvcaptcha.recognizer import CaptchaRecognizer, evaluate
 
@@ -104,12 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data_dir:
         parser.error("give DATA_DIR or set CVCAPTCHA_DATA")
     try:
-        try:
-            config = json.loads(Path(args.config).read_text()) if args.config else {}
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"--config {args.config}: {exc}") from None
-        if not isinstance(config, dict):
-            raise ConfigError("--config must hold a JSON object")
+        config = read_config(args.config)
         data = load_dataset(args.data_dir, skip_bad=True)
         rows = []
         for seed in args.seeds:

@@ -3,15 +3,15 @@
 Usage::
 
     python benchmarks/predict_settings.py [DATA_DIR] --settings FILE.json
-        [--seeds 0 1 2 3 4] [--test-size 0.2] [--output results.json]
+        [--config RECIPE.json] [--seeds 0 1 2 3 4] [--test-size 0.2] [--output results.json]
 
 Some settings act only when a model reads: the number of moved reads
 (``shift_reads``, ``shift_span``) and the window segmenter's priors
 (``pitch_weight``, ``margin_weight``, ``step``). Retraining for each would mix
 their effect with the split-to-split noise of training (a point or two of
-captcha accuracy on Kaggle), so this trains the default recipe once per seed
-(the 80/20 splits of ``accuracy.py``) and scores every setting on the same
-models. ``FILE.json`` holds a list of ``{"name": ..., "params": {...},
+captcha accuracy on Kaggle), so this trains the default recipe (with ``--config``'s
+parameters) once per seed (the 80/20 splits of ``accuracy.py``) and scores
+every setting on the same models. ``FILE.json`` holds a list of ``{"name": ..., "params": {...},
 "segmenter": {...}}`` objects: recognizer parameters and fitted-segmenter
 attributes to set before predicting. The table has one row per setting, its
 accuracy on each split and the mean.
@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 
+from cvcaptcha.cli import build_recognizer, read_config
 from cvcaptcha.errors import ConfigError, CvCaptchaError
 from cvcaptcha.io import load_dataset
 from cvcaptcha.recognizer import CaptchaRecognizer
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", nargs="?", default=os.environ.get("CVCAPTCHA_DATA"))
     parser.add_argument("--settings", required=True)
+    parser.add_argument("--config", help="JSON file holding an object of recognizer parameters")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--test-size", type=float, default=0.2)
     parser.add_argument("--output", default="out/predict-settings.json")
@@ -80,13 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give DATA_DIR or set CVCAPTCHA_DATA")
     try:
         settings = read_settings(args.settings)
+        recipe = build_recognizer(read_config(args.config))
         data = load_dataset(args.data_dir, skip_bad=True)
         scores: dict[str, list[float]] = {s["name"]: [] for s in settings}
         for seed in args.seeds:
             train, test = train_test_split(
                 np.arange(len(data.labels)), test_size=args.test_size, random_state=seed
             )
-            model = CaptchaRecognizer().fit(
+            model = clone(recipe).fit(
                 [data.images[i] for i in train], [data.labels[i] for i in train]
             )
             images, labels = [data.images[i] for i in test], [data.labels[i] for i in test]

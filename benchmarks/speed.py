@@ -12,9 +12,9 @@ times are the best of ``--repeat`` passes, in milliseconds per captcha:
 * decode: PNG bytes to a grey array (``cvcaptcha.io.read_image``);
 * preprocess: resize to the working height, binarise, ink levels;
 * hog map: the HOG of the whole captcha's ink levels (what the locator reads);
-* segment: the locator's scores of the candidate windows and the Viterbi
-  path (or an unguided strategy's cuts): ``model.cut_status([gray])`` minus
-  the two stages above;
+* segment: the locator's scores of the candidate windows, the Viterbi path
+  and its recentring by the reader (or an unguided strategy's cuts):
+  ``model.cut_status([gray])`` minus the two stages above;
 * features: the reader's features of the chosen slices:
   ``model.char_features([gray])`` minus ``cut_status``;
 * classify: the reader's probabilities and the text: ``predict`` minus

@@ -29,7 +29,9 @@ def _error(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
-def _read_config(path: str | None) -> dict[str, Any]:
+def read_config(path: str | None) -> dict[str, Any]:
+    """The recognizer parameters of a ``--config`` JSON file ({} without one);
+    ConfigError with a one-line reason when it cannot be read or is not an object."""
     if path is None:
         return {}
     try:
@@ -97,7 +99,7 @@ def _train(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not args.force:
         raise CvCaptchaError(f"{out} exists; use --force to overwrite it")
-    model = build_recognizer(_read_config(args.config), verbose=True)
+    model = build_recognizer(read_config(args.config), verbose=True)
     data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=True)
     for path, why in data.skipped:
         print(f"skipped {path.name}: {why}", file=sys.stderr)
@@ -367,7 +369,7 @@ def _fractions(text: str) -> list[float]:
 
 def _learning_curve(args: argparse.Namespace) -> int:
     write_learning_curve = _report_module().write_learning_curve
-    config = _read_config(args.config)
+    config = read_config(args.config)
     if args.classifier:
         config["classifier"] = args.classifier
     index, result = write_learning_curve(
@@ -408,7 +410,7 @@ def _search(args: argparse.Namespace) -> int:
     from .search import load_grid, run_search
 
     grid = load_grid(args.grid)  # a bad grid fails here, before any work
-    base = build_recognizer(_read_config(args.config))
+    base = build_recognizer(read_config(args.config))
     data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=True)
     try:
         result = run_search(

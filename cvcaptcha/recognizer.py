@@ -209,6 +209,26 @@ def _vote(
     return out
 
 
+def _reads_at(seen: dict[str, np.ndarray], cuts: np.ndarray) -> np.ndarray | None:
+    """The reader's probabilities of the windows ``cuts`` among those a scorer
+    read (``seen``: its ``intervals``, left to right, and ``proba``), or None
+    when one of them was not read as it stands (a window moved inside the image).
+
+    Examples
+    --------
+    >>> seen = {"intervals": np.array([[0, 10], [2, 12], [4, 14]]), "proba": np.eye(3)}
+    >>> _reads_at(seen, np.array([[2, 12], [4, 14]])).tolist()
+    [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    >>> _reads_at(seen, np.array([[3, 13]])) is None
+    True
+    """
+    intervals = seen["intervals"]
+    rows = np.minimum(np.searchsorted(intervals[:, 1], cuts[:, 1]), len(intervals) - 1)
+    if not np.array_equal(intervals[rows], cuts):
+        return None
+    return seen["proba"][rows]
+
+
 @dataclass
 class Prediction:
     """What the recognizer read in one captcha.
@@ -278,9 +298,10 @@ class CaptchaRecognizer(BaseEstimator):
         sideways, ``shift_reads`` times on each side (evenly up to
         ``shift_span``), and the reader's probabilities are averaged: a cut a
         few pixels off is then read as well as a centred one. On five Kaggle
-        splits (the same trained models) 0 / 1 / 2 read 0.945 / 0.965 /
-        0.964 of the held-out captchas, but on synthetic families whose cuts
-        are less exact (``components``) 1 read 0-2.5 points fewer than 2.
+        splits (the same trained models, before recentring) 0 / 1 / 2 read
+        0.945 / 0.965 / 0.964 of the held-out captchas, but on synthetic
+        families whose cuts are less exact (``components``) 1 read 0-2.5
+        points fewer than 2; with recentring 0 reads 0.973 against 0.979.
     shift_span : float
         Largest move of ``shift_reads``, as a fraction of the character width.
     shift_below : float
@@ -294,11 +315,12 @@ class CaptchaRecognizer(BaseEstimator):
     locator_weight : float
         For guided strategies: each character's reading multiplies the
         reader's probabilities by the locator's class probabilities at the
-        chosen window raised to this power (then normalised). The locator is
-        a second, differently built classifier (linear, on the HOG map), so a
-        small vote breaks the reader's near-ties: on five Kaggle splits (the
-        same trained models) 0 / 0.05 / 0.1 / 0.25 / 0.5 read 0.964 / 0.968 /
-        0.970 / 0.965 / 0.952 of the held-out captchas. 0: the reader alone.
+        chosen window raised to this power (then normalised), and recentring
+        (see :meth:`~cvcaptcha.segment.Window.recentre`) adds this much of the
+        locator's log-probabilities to the reader's. The locator is a second,
+        differently built classifier (linear, on the HOG map), so a small vote
+        breaks the reader's near-ties (see README for the figures). 0: the
+        reader alone.
     reject : float
         For guided strategies: misplaced slices (straddling two characters)
         added to training per character, as an extra reject class; 0: none.
@@ -378,7 +400,7 @@ class CaptchaRecognizer(BaseEstimator):
         shift_reads: int = 2,
         shift_span: float = 0.2,
         shift_below: float = 0.95,
-        locator_weight: float = 0.2,
+        locator_weight: float = 0.1,
         reject: float = 4.0,
         reject_overlap: float = 0.5,
         char_height: int = 24,
@@ -813,15 +835,20 @@ class CaptchaRecognizer(BaseEstimator):
         return score
 
     def _reader_scorer(
-        self, prep: Prepared, table: np.ndarray, targets: np.ndarray | None = None
+        self, prep: Prepared, table: np.ndarray, targets: np.ndarray | None = None,
+        seen: dict[str, np.ndarray] | None = None,
     ) -> Scorer:
         """A finer scorer for :meth:`~cvcaptcha.segment.Segmenter.recentre`: the
         reader's log-probabilities of each window plus ``locator_weight`` times
         the locator's, of the best class (free decoding) or of ``targets[k]`` at
-        position ``k`` (forced alignment)."""
+        position ``k`` (forced alignment). The windows read and the reader's
+        probabilities are kept in ``seen`` when given (see :func:`_reads_at`)."""
 
         def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
-            logs = np.log(np.maximum(self._class_proba(self._features(prep, intervals)), 1e-6))
+            proba = self._class_proba(self._features(prep, intervals))
+            if seen is not None:
+                seen["intervals"], seen["proba"] = intervals, proba
+            logs = np.log(np.maximum(proba, 1e-6))
             if self.locator_weight:
                 located = table[self._table_rows(table, intervals)]
                 logs += self.locator_weight * np.log(np.maximum(located, 1e-6))
@@ -835,6 +862,27 @@ class CaptchaRecognizer(BaseEstimator):
         """Rows of a captcha's locator table that read the windows centred on ``cuts``."""
         return self._starts(cuts, LOCATOR_CONTEXT, len(table) - 1)
 
+    def _locate(
+        self, preps: list[Prepared], tables: list[np.ndarray | None]
+    ) -> list[tuple[np.ndarray, bool | None, np.ndarray | None]]:
+        """Cuts (working scale) and exact-count status of each captcha, and the
+        reader's probabilities of the cut windows where recentring already read
+        them (else None); a guided segmenter reads the locator's ``tables``."""
+        found: list[tuple[np.ndarray, bool | None, np.ndarray | None]] = []
+        for p, table in zip(preps, tables):
+            if table is None:
+                found.append((*self.segmenter_.cut_status(p.mask, self.n_chars_), None))
+                continue
+            cuts, status = self.segmenter_.cut_status(p.mask, self.n_chars_, self._scorer(table))
+            seen: dict[str, np.ndarray] = {}
+            scorer = self._reader_scorer(p, table, None, seen)
+            moved = self.segmenter_.recentre(p.mask, cuts, scorer)
+            if moved is None:
+                found.append((cuts, status, None))
+            else:
+                found.append((moved, status, _reads_at(seen, moved)))
+        return found
+
     def _segment(
         self, preps: list[Prepared], tables: list[np.ndarray | None] | None = None
     ) -> list[tuple[np.ndarray, bool | None]]:
@@ -842,36 +890,38 @@ class CaptchaRecognizer(BaseEstimator):
         segmenter reads the locator's ``tables`` (computed when not given)."""
         if tables is None:
             tables = self._tables(preps)
-        found = []
-        for p, table in zip(preps, tables):
-            if table is None:
-                found.append(self.segmenter_.cut_status(p.mask, self.n_chars_))
-                continue
-            cuts, status = self.segmenter_.cut_status(p.mask, self.n_chars_, self._scorer(table))
-            moved = self.segmenter_.recentre(p.mask, cuts, self._reader_scorer(p, table))
-            found.append((cuts if moved is None else moved, status))
-        return found
+        return [(cuts, status) for cuts, status, _ in self._locate(preps, tables)]
 
     def _read(self, preps: list[Prepared]) -> list[tuple[np.ndarray, np.ndarray, bool | None]]:
         """Cuts (working scale), class probabilities and exact-count status of each
-        captcha; at most two reading-classifier calls for the whole batch."""
+        captcha."""
         tables = self._tables(preps)
-        found = self._segment(preps, tables)
-        probas = self._reads(preps, [cuts for cuts, _ in found])
+        found = self._locate(preps, tables)
+        probas = self._reads(preps, [cuts for cuts, _, _ in found], [pr for _, _, pr in found])
         return [
             (cuts, self._with_locator(pr, table, cuts), status)
-            for (cuts, status), pr, table in zip(found, probas, tables)
+            for (cuts, status, _), pr, table in zip(found, probas, tables)
         ]
 
-    def _reads(self, preps: list[Prepared], cuts: list[np.ndarray]) -> np.ndarray:
+    def _reads(
+        self, preps: list[Prepared], cuts: list[np.ndarray],
+        centred: Sequence[np.ndarray | None] | None = None,
+    ) -> np.ndarray:
         """The reader's probabilities of each character of each captcha,
-        shape ``(captchas, n_chars_, classes)``: its centred read, averaged with
-        the moved reads (see ``shift_reads``) where that read is not sure
-        enough (see ``shift_below``). At most two reader calls for the whole batch."""
+        shape ``(captchas, n_chars_, classes)``: its centred read (taken from
+        ``centred`` where given, else one reader call for the batch), averaged
+        with the moved reads (see ``shift_reads``) where that read is not sure
+        enough (see ``shift_below``; one more reader call for the batch)."""
         if not preps:
             return np.empty((0, self.n_chars_, len(self.alphabet_)))
-        X = np.concatenate([self._features(p, c) for p, c in zip(preps, cuts)])
-        proba = self._class_proba(X).reshape(len(preps), self.n_chars_, -1)
+        known = list(centred) if centred is not None else [None] * len(preps)
+        missing = [i for i, pr in enumerate(known) if pr is None]
+        if missing:
+            X = np.concatenate([self._features(preps[i], cuts[i]) for i in missing])
+            read = self._class_proba(X).reshape(len(missing), self.n_chars_, -1)
+            for i, pr in zip(missing, read):
+                known[i] = pr
+        proba = np.stack(known)
         weak = proba.max(axis=2) < self.shift_below
         if not self.shift_reads or not weak.any():  # the usual case on a single captcha
             return proba

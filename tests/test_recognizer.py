@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -303,14 +304,23 @@ def test_guided_reading_recentres_the_locator_path_with_the_reader(
 ) -> None:
     preps = fitted._prepare(load_dataset(synth_test_dir).images[:20], "test")
     tables = fitted._tables(preps)
-    seg = fitted.segmenter_
+    model = copy.deepcopy(fitted)
+    seg = model.segmenter_
+    seg.recentre_span = 0.3
     moved = 0
-    for prep, table, (cuts, _) in zip(preps, tables, fitted._segment(preps, tables)):
+    for prep, table, (cuts, _), (plain, _) in zip(
+        preps, tables, model._segment(preps, tables), fitted._segment(preps, tables)
+    ):
         located = seg.cut(prep.mask, fitted.n_chars_, fitted._scorer(table))
+        np.testing.assert_array_equal(plain, located)  # the default: the locator's path
         expected = seg.recentre(prep.mask, located, fitted._reader_scorer(prep, table))
         np.testing.assert_array_equal(cuts, expected)
         moved += not np.array_equal(cuts, located)
     assert moved  # the reader moves some centres off the locator's coarse grid
+    # the reads of the recentred windows are the recentring's own, not read again
+    for (cuts, proba, _), table, prep in zip(model._read(preps), tables, preps):
+        alone = model._reads([prep], [cuts])[0]
+        np.testing.assert_allclose(proba, model._with_locator(alone, table, cuts), atol=1e-5)
 
 
 def test_fit_retrains_the_reader_on_cuts_recentred_by_forced_alignment(
@@ -326,13 +336,13 @@ def test_fit_retrains_the_reader_on_cuts_recentred_by_forced_alignment(
     monkeypatch.setattr(CaptchaRecognizer, "_fit_reader", spy)
     data = load_dataset(synth_dir)
     images, labels = data.images[:40], data.labels[:40]
-    rec = CaptchaRecognizer(segmenter="window", augment=1).fit(images, labels)
+    recentring = {"window": {"recentre_span": 0.3}}
+    rec = CaptchaRecognizer(segmenter="window", augment=1, segmenter_params=recentring)
+    rec.fit(images, labels)
     assert len(seen) == 2  # aligned by the locator, then recentred by the reader
     span = rec.segmenter_.recentre_span * rec.segmenter_.char_width_ + 2
     shifts = [np.abs(a.mean(axis=1) - b.mean(axis=1)).max() for a, b in zip(*seen)]
     assert 0 < max(shifts) <= span
     seen.clear()
-    CaptchaRecognizer(
-        segmenter="window", augment=1, segmenter_params={"window": {"recentre_span": 0.0}}
-    ).fit(images, labels)
-    assert len(seen) == 1  # no recentring: the reader is trained once
+    CaptchaRecognizer(segmenter="window", augment=1).fit(images, labels)
+    assert len(seen) == 1  # the default, no recentring: the reader is trained once
