@@ -629,14 +629,15 @@ class CaptchaRecognizer(BaseEstimator):
         with the reader itself (see :meth:`~cvcaptcha.segment.Segmenter.recentre`),
         when the segmenter recentres: it then learns each character where it
         will read it at prediction, not where the locator's coarser grid put it."""
+        if not self.segmenter_.recentres:
+            return
         moved = [
             self.segmenter_.recentre(p.mask, c, self._reader_scorer(p, table, t))
             for p, c, table, t in zip(
                 preps, cuts, self._tables(preps), self._progress(targets, "recentre")
             )
         ]
-        if not any(m is None for m in moved):
-            self._fit_reader(preps, moved, targets, rng)
+        self._fit_reader(preps, moved, targets, rng)
 
     def _fit_reader(
         self, preps: list[Prepared], cuts: list[np.ndarray], targets: np.ndarray,
@@ -874,13 +875,13 @@ class CaptchaRecognizer(BaseEstimator):
                 found.append((*self.segmenter_.cut_status(p.mask, self.n_chars_), None))
                 continue
             cuts, status = self.segmenter_.cut_status(p.mask, self.n_chars_, self._scorer(table))
+            if not self.segmenter_.recentres:
+                found.append((cuts, status, None))
+                continue
             seen: dict[str, np.ndarray] = {}
             scorer = self._reader_scorer(p, table, None, seen)
             moved = self.segmenter_.recentre(p.mask, cuts, scorer)
-            if moved is None:
-                found.append((cuts, status, None))
-            else:
-                found.append((moved, status, _reads_at(seen, moved)))
+            found.append((moved, status, _reads_at(seen, moved)))
         return found
 
     def _segment(

@@ -215,9 +215,15 @@ class Segmenter:
         """Cuts and whether the strategy found ``n_chars`` pieces without forcing."""
         raise NotImplementedError
 
+    @property
+    def recentres(self) -> bool:
+        """Whether :meth:`recentre` moves cuts (strategies placing characters as
+        points may; the others never do)."""
+        return False
+
     def recentre(self, mask: np.ndarray, cuts: np.ndarray, scorer: Scorer) -> np.ndarray | None:
         """Cuts moved to where a finer ``scorer`` places the characters, or None
-        when the strategy does not place characters as points (the default)."""
+        when the strategy does not recentre (see :attr:`recentres`)."""
         return None
 
 
@@ -731,6 +737,10 @@ class Window(Segmenter):
             return _dp_status(self, mask, n_chars, self.fallback_weight)[0], False
         return np.maximum(intervals[path], 0), True
 
+    @property
+    def recentres(self) -> bool:
+        return bool(self.recentre_span)
+
     def recentre(self, mask: np.ndarray, cuts: np.ndarray, scorer: Scorer) -> np.ndarray | None:
         """Each character's centre moved by up to ``recentre_span`` of the pitch,
         in ``recentre_step`` steps, to the best path of ``scorer``'s scores
@@ -755,7 +765,7 @@ class Window(Segmenter):
             The moved intervals, as wide as the learned pitch; None when
             ``recentre_span`` is 0.
         """
-        if not self.recentre_span:
+        if not self.recentres:
             return None
         extent = text_extent(mask)
         mean, _ = self.width_prior(*extent, len(cuts))

@@ -229,3 +229,4 @@ def test_window_recentre_moves_each_centre_to_the_finer_scorer_within_its_span()
     still = Window().set_widths(np.array([25.0]))  # the default: no recentring
     assert still.recentre(mask, cuts, scorer) is None
     assert EqualWidth().recentre(mask, cuts, scorer) is None  # slices, not points: no recentring
+    assert seg.recentres and not still.recentres and not EqualWidth().recentres
