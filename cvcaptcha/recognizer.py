@@ -910,19 +910,19 @@ class CaptchaRecognizer(BaseEstimator):
     ) -> np.ndarray:
         """The reader's probabilities of each character of each captcha,
         shape ``(captchas, n_chars_, classes)``: its centred read (taken from
-        ``centred`` where given, else one reader call for the batch), averaged
-        with the moved reads (see ``shift_reads``) where that read is not sure
-        enough (see ``shift_below``; one more reader call for the batch)."""
+        ``centred`` where given, else read), averaged with the moved reads (see
+        ``shift_reads``) where that read is not sure enough (see
+        ``shift_below``; one more reader call for the batch)."""
         if not preps:
             return np.empty((0, self.n_chars_, len(self.alphabet_)))
-        known = list(centred) if centred is not None else [None] * len(preps)
-        missing = [i for i, pr in enumerate(known) if pr is None]
-        if missing:
-            X = np.concatenate([self._features(preps[i], cuts[i]) for i in missing])
-            read = self._class_proba(X).reshape(len(missing), self.n_chars_, -1)
-            for i, pr in zip(missing, read):
-                known[i] = pr
-        proba = np.stack(known)
+        if centred is None or all(pr is None for pr in centred):  # one call for the batch
+            X = np.concatenate([self._features(p, c) for p, c in zip(preps, cuts)])
+            proba = self._class_proba(X).reshape(len(preps), self.n_chars_, -1)
+        else:  # recentring read them; a window it moved into the image is read here
+            proba = np.stack([
+                pr if pr is not None else self._class_proba(self._features(p, c))
+                for p, c, pr in zip(preps, cuts, centred)
+            ])
         weak = proba.max(axis=2) < self.shift_below
         if not self.shift_reads or not weak.any():  # the usual case on a single captcha
             return proba

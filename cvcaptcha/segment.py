@@ -732,7 +732,7 @@ class Window(Segmenter):
         centres, intervals, mean, std = self._candidates(x0, x1, n_chars)
         path = None
         if len(centres) >= n_chars:
-            path = self._best_path(mask, (x0, x1), n_chars, centres, intervals, scorer)
+            path = self._best_path(mask, (x0, x1), (mean, std), centres, intervals, scorer)
         if path is None:
             return _dp_status(self, mask, n_chars, self.fallback_weight)[0], False
         return np.maximum(intervals[path], 0), True
@@ -768,24 +768,25 @@ class Window(Segmenter):
         if not self.recentres:
             return None
         extent = text_extent(mask)
-        mean, _ = self.width_prior(*extent, len(cuts))
+        mean, std = self.width_prior(*extent, len(cuts))
         stride = max(1, round(self.recentre_step * mean))
         reach = round(self.recentre_span * mean / stride)
         moves = stride * np.arange(-reach, reach + 1)
         centres = np.unique(cuts.sum(axis=1)[:, None] / 2 + moves[None, :]).astype(float)
         intervals = _intervals_around(centres, mean / 2)
-        path = self._best_path(mask, extent, len(cuts), centres, intervals, scorer)
+        path = self._best_path(mask, extent, (mean, std), centres, intervals, scorer)
         return cuts if path is None else np.maximum(intervals[path], 0)
 
     def _best_path(
-        self, mask: np.ndarray, extent: tuple[int, int], n_chars: int, centres: np.ndarray,
-        intervals: np.ndarray, scorer: Scorer,
+        self, mask: np.ndarray, extent: tuple[int, int], pitch: tuple[float, float],
+        centres: np.ndarray, intervals: np.ndarray, scorer: Scorer,
     ) -> np.ndarray | None:
-        """Indices of the ``n_chars`` candidate centres with the best total of
-        ``scorer``'s scores and the pitch and margin priors (None: no path);
-        ``extent`` is the mask's text extent."""
+        """Indices of the candidate centres, one per character of ``scorer``'s
+        columns, with the best total of its scores and the pitch and margin
+        priors (None: no path); ``extent`` is the mask's text extent, ``pitch``
+        the pitch prior's mean and spread."""
         x0, x1 = extent
-        mean, std = self.width_prior(x0, x1, n_chars)
+        mean, std = pitch
         scores = np.array(scorer(mask, intervals), dtype=float)
         margins = getattr(self, "margins_", None)
         if margins is not None and self.margin_weight:
