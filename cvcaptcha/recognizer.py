@@ -209,24 +209,88 @@ def _vote(
     return out
 
 
-def _reads_at(seen: dict[str, np.ndarray], cuts: np.ndarray) -> np.ndarray | None:
-    """The reader's probabilities of the windows ``cuts`` among those a scorer
-    read (``seen``: its ``intervals``, left to right, and ``proba``), or None
-    when one of them was not read as it stands (a window moved inside the image).
+def _seen_rows(intervals: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Row of each of ``cuts`` in ``intervals`` (windows a scorer read), or -1
+    where it is not among them as it stands.
 
     Examples
     --------
-    >>> seen = {"intervals": np.array([[0, 10], [2, 12], [4, 14]]), "proba": np.eye(3)}
-    >>> _reads_at(seen, np.array([[2, 12], [4, 14]])).tolist()
-    [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
-    >>> _reads_at(seen, np.array([[3, 13]])) is None
-    True
+    >>> _seen_rows(np.array([[0, 10], [2, 12], [4, 14]]), np.array([[2, 12], [3, 13]])).tolist()
+    [1, -1]
     """
-    intervals = seen["intervals"]
-    rows = np.minimum(np.searchsorted(intervals[:, 1], cuts[:, 1]), len(intervals) - 1)
-    if not np.array_equal(intervals[rows], cuts):
-        return None
-    return seen["proba"][rows]
+    return _match_rows(np.asarray(intervals, np.int64), np.asarray(cuts, np.int64))
+
+
+@numba.njit(cache=True, nogil=True)
+def _match_rows(
+    intervals: np.ndarray, cuts: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through _seen_rows
+    """:func:`_seen_rows` in one compiled pass over a few dozen windows."""
+    rows = np.full(len(cuts), -1, np.int64)
+    for i in range(len(cuts)):
+        for j in range(len(intervals)):
+            if intervals[j, 0] == cuts[i, 0] and intervals[j, 1] == cuts[i, 1]:
+                rows[i] = j
+                break
+    return rows
+
+
+@numba.njit(cache=True, nogil=True)
+def _averaged_if_unsure(
+    intervals: np.ndarray, proba: np.ndarray, cuts: np.ndarray, rows: np.ndarray, below: float
+) -> np.ndarray:  # pragma: no cover - compiled; tested through the recognizer
+    """The reads ``proba[rows]`` of the chosen windows, each one less sure than
+    ``below`` replaced by the average of the reads of every window in
+    ``intervals`` nearer its centre in ``cuts`` than any other."""
+    out = np.empty((len(rows), proba.shape[1]))
+    for k in range(len(rows)):
+        out[k] = proba[rows[k]]
+        if out[k].max() >= below:
+            continue
+        total = np.zeros(proba.shape[1])
+        count = 0
+        for j in range(len(intervals)):
+            centre = intervals[j, 0] + intervals[j, 1]  # twice the centre, as for cuts
+            owner, nearest = 0, np.inf
+            for i in range(len(cuts)):
+                gap = abs(centre - cuts[i, 0] - cuts[i, 1])
+                if gap < nearest:
+                    owner, nearest = i, gap
+            if owner == k:
+                total += proba[j]
+                count += 1
+        if count:  # the chosen window is always one, unless moved past a neighbour
+            out[k] = total / count
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _joint_logs(
+    proba: np.ndarray, table: np.ndarray, rows: np.ndarray, weight: float, targets: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled; tested through the recognizer
+    """Recentring's scores: ``log(proba) + weight * log(table[rows])`` (both
+    floored at 1e-6) of class ``targets[k]`` for column ``k``, or of the best
+    class in every column when ``targets`` is empty (free decoding), in one
+    compiled pass instead of a dozen numpy calls."""
+    n_chars = max(len(targets), 1)
+    out = np.empty((len(proba), n_chars))
+    for i in range(len(proba)):
+        located = table[rows[i]]
+        if len(targets):
+            for k in range(n_chars):
+                c = targets[k]
+                out[i, k] = np.log(max(proba[i, c], 1e-6)) + weight * np.log(
+                    max(located[c], np.float32(1e-6))
+                )
+        else:
+            best = -np.inf
+            for c in range(proba.shape[1]):
+                score = np.log(max(proba[i, c], 1e-6)) + weight * np.log(
+                    max(located[c], np.float32(1e-6))
+                )
+                best = max(best, score)
+            out[i, 0] = best
+    return out
 
 
 @dataclass
@@ -305,13 +369,14 @@ class CaptchaRecognizer(BaseEstimator):
     shift_span : float
         Largest move of ``shift_reads``, as a fraction of the character width.
     shift_below : float
-        The moved reads are taken only for characters whose centred read's
-        best class is less sure than this; a sure reading is kept as it is.
-        Most characters are read surely, so this skips most of the reader's
-        work: on five Kaggle splits (the same trained models) 0.9, 0.95 and
-        0.99 read exactly as many captchas as moving every character, and 0.95
-        as many on five synthetic-family models but one, which read one captcha
-        more. Above 1: every character (the behaviour before this parameter).
+        A character whose centred read's best class is less sure than this is
+        unsure. With a segmenter that recentres (see
+        :meth:`~cvcaptcha.segment.Window.recentre`), a captcha with an unsure
+        character is recentred by the reader; then each character still
+        unsure is also read at the moved windows (``shift_reads``) and the
+        reads are averaged. A sure reading is kept as it is: most characters
+        are read surely, so this skips most of the reader's work. Above 1:
+        every captcha and character (see README for the figures).
     locator_weight : float
         For guided strategies: each character's reading multiplies the
         reader's probabilities by the locator's class probabilities at the
@@ -400,7 +465,7 @@ class CaptchaRecognizer(BaseEstimator):
         shift_reads: int = 2,
         shift_span: float = 0.2,
         shift_below: float = 0.95,
-        locator_weight: float = 0.1,
+        locator_weight: float = 0.2,
         reject: float = 4.0,
         reject_overlap: float = 0.5,
         char_height: int = 24,
@@ -842,22 +907,39 @@ class CaptchaRecognizer(BaseEstimator):
         """A finer scorer for :meth:`~cvcaptcha.segment.Segmenter.recentre`: the
         reader's log-probabilities of each window plus ``locator_weight`` times
         the locator's, of the best class (free decoding) or of ``targets[k]`` at
-        position ``k`` (forced alignment). The windows read and the reader's
-        probabilities are kept in ``seen`` when given (see :func:`_reads_at`)."""
+        position ``k`` (forced alignment). With ``seen`` (windows already read:
+        ``intervals`` left to right and their ``proba``), those windows are not
+        read again, and ``seen`` then holds the windows scored (see :func:`_seen_rows`)."""
+
+        wanted = np.empty(0, np.int64) if targets is None else np.asarray(targets, np.int64)
 
         def score(mask: np.ndarray, intervals: np.ndarray) -> np.ndarray:
-            proba = self._class_proba(self._features(prep, intervals))
-            if seen is not None:
-                seen["intervals"], seen["proba"] = intervals, proba
-            logs = np.log(np.maximum(proba, 1e-6))
-            if self.locator_weight:
-                located = table[self._table_rows(table, intervals)]
-                logs += self.locator_weight * np.log(np.maximum(located, 1e-6))
-            if targets is None:
-                return np.repeat(logs.max(axis=1, keepdims=True), self.n_chars_, axis=1)
-            return logs[:, targets]
+            proba = self._window_reads(prep, intervals, seen)
+            rows = self._table_rows(table, intervals)
+            logs = _joint_logs(proba, table, rows, float(self.locator_weight), wanted)
+            if targets is None:  # one column: every position scores the best class
+                return np.broadcast_to(logs, (len(logs), self.n_chars_))
+            return logs
 
         return score
+
+    def _window_reads(
+        self, prep: Prepared, intervals: np.ndarray, seen: dict[str, np.ndarray] | None
+    ) -> np.ndarray:
+        """The reader's probabilities of the windows ``intervals``, reading only
+        those not in ``seen`` (when given, it then holds these windows)."""
+        if seen is None:
+            return self._class_proba(self._features(prep, intervals))
+        rows = _seen_rows(seen["intervals"], intervals) if "intervals" in seen else None
+        if rows is None or (rows < 0).all():
+            proba = self._class_proba(self._features(prep, intervals))
+        else:
+            proba = seen["proba"][rows]  # rows of -1 are overwritten next
+            new = rows < 0
+            if new.any():
+                proba[new] = self._class_proba(self._features(prep, intervals[new]))
+        seen["intervals"], seen["proba"] = intervals, proba
+        return proba
 
     def _table_rows(self, table: np.ndarray, cuts: np.ndarray) -> np.ndarray:
         """Rows of a captcha's locator table that read the windows centred on ``cuts``."""
@@ -866,23 +948,56 @@ class CaptchaRecognizer(BaseEstimator):
     def _locate(
         self, preps: list[Prepared], tables: list[np.ndarray | None]
     ) -> list[tuple[np.ndarray, bool | None, np.ndarray | None]]:
-        """Cuts (working scale) and exact-count status of each captcha, and the
-        reader's probabilities of the cut windows where recentring already read
-        them (else None); a guided segmenter reads the locator's ``tables``."""
+        """Cuts (working scale) and exact-count status of each captcha, and,
+        when the segmenter recentres, the reader's probabilities of the cut
+        windows (else None); a guided segmenter reads the locator's ``tables``.
+
+        When the segmenter recentres, every captcha is read at the locator's
+        cuts (one reader call for the batch), and a captcha with a character
+        read less surely than ``shift_below`` is recentred by the reader (see
+        :meth:`~cvcaptcha.segment.Segmenter.recentre`): a sure reading keeps
+        the locator's cuts and saves the recentring's reads.
+        """
+        located = [
+            self.segmenter_.cut_status(p.mask, self.n_chars_)
+            if table is None
+            else self.segmenter_.cut_status(p.mask, self.n_chars_, self._scorer(table))
+            for p, table in zip(preps, tables)
+        ]
+        if not self.segmenter_.recentres or not preps:
+            return [(cuts, status, None) for cuts, status in located]
+        centred = self._centred_reads(preps, [cuts for cuts, _ in located])
         found: list[tuple[np.ndarray, bool | None, np.ndarray | None]] = []
-        for p, table in zip(preps, tables):
-            if table is None:
-                found.append((*self.segmenter_.cut_status(p.mask, self.n_chars_), None))
+        for p, table, (cuts, status), proba in zip(preps, tables, located, centred):
+            if table is None or proba.max(axis=1).min() >= self.shift_below:
+                found.append((cuts, status, proba))
                 continue
-            cuts, status = self.segmenter_.cut_status(p.mask, self.n_chars_, self._scorer(table))
-            if not self.segmenter_.recentres:
-                found.append((cuts, status, None))
-                continue
-            seen: dict[str, np.ndarray] = {}
+            seen = {"intervals": cuts, "proba": proba}
             scorer = self._reader_scorer(p, table, None, seen)
             moved = self.segmenter_.recentre(p.mask, cuts, scorer)
-            found.append((moved, status, _reads_at(seen, moved)))
+            found.append((moved, status, self._recentred_reads(p, seen, cuts, moved)))
         return found
+
+    def _recentred_reads(
+        self, prep: Prepared, seen: dict[str, np.ndarray], cuts: np.ndarray, moved: np.ndarray
+    ) -> np.ndarray:
+        """The reader's probabilities of the recentred windows ``moved``, from
+        what recentring read (``seen``; a window it moved inside the image is
+        read here). A character still read unsurely (see ``shift_below``) gets
+        the average of every window read around its locator centre (in
+        ``cuts``): those reads play the part of the moved reads (see
+        ``shift_reads``) at no extra cost."""
+        intervals, proba = seen["intervals"], seen["proba"]
+        rows = _seen_rows(intervals, moved)
+        missing = rows < 0
+        if missing.any():
+            rows[missing] = len(intervals) + np.arange(missing.sum())
+            intervals = np.concatenate([intervals, moved[missing]])
+            proba = np.concatenate([proba, self._class_proba(self._features(prep, moved[missing]))])
+        return _averaged_if_unsure(
+            np.asarray(intervals, np.int64), proba, np.asarray(cuts, np.int64), rows,
+            self.shift_below,
+        )
 
     def _segment(
         self, preps: list[Prepared], tables: list[np.ndarray | None] | None = None
@@ -898,31 +1013,35 @@ class CaptchaRecognizer(BaseEstimator):
         captcha."""
         tables = self._tables(preps)
         found = self._locate(preps, tables)
-        probas = self._reads(preps, [cuts for cuts, _, _ in found], [pr for _, _, pr in found])
+        if self.segmenter_.recentres:  # read while recentring, in place of the moved reads
+            probas = [pr for _, _, pr in found]
+        else:
+            probas = list(self._reads(preps, [cuts for cuts, _, _ in found]))
         return [
             (cuts, self._with_locator(pr, table, cuts), status)
             for (cuts, status, _), pr, table in zip(found, probas, tables)
         ]
 
-    def _reads(
-        self, preps: list[Prepared], cuts: list[np.ndarray],
-        centred: Sequence[np.ndarray | None] | None = None,
-    ) -> np.ndarray:
+    def _reads(self, preps: list[Prepared], cuts: list[np.ndarray]) -> np.ndarray:
         """The reader's probabilities of each character of each captcha,
-        shape ``(captchas, n_chars_, classes)``: its centred read (taken from
-        ``centred`` where given, else read), averaged with the moved reads (see
-        ``shift_reads``) where that read is not sure enough (see
-        ``shift_below``; one more reader call for the batch)."""
+        shape ``(captchas, n_chars_, classes)``: its centred read, averaged with
+        the moved reads (see ``shift_reads``) where that read is not sure
+        enough (see ``shift_below``; one more reader call for the batch)."""
+        return self._moved_reads(preps, cuts, self._centred_reads(preps, cuts))
+
+    def _centred_reads(self, preps: list[Prepared], cuts: list[np.ndarray]) -> np.ndarray:
+        """The reader's probabilities of the windows centred on ``cuts``, shape
+        ``(captchas, n_chars_, classes)``: one reader call for the batch."""
         if not preps:
             return np.empty((0, self.n_chars_, len(self.alphabet_)))
-        if centred is None or all(pr is None for pr in centred):  # one call for the batch
-            X = np.concatenate([self._features(p, c) for p, c in zip(preps, cuts)])
-            proba = self._class_proba(X).reshape(len(preps), self.n_chars_, -1)
-        else:  # recentring read them; a window it moved into the image is read here
-            proba = np.stack([
-                pr if pr is not None else self._class_proba(self._features(p, c))
-                for p, c, pr in zip(preps, cuts, centred)
-            ])
+        X = np.concatenate([self._features(p, c) for p, c in zip(preps, cuts)])
+        return self._class_proba(X).reshape(len(preps), self.n_chars_, -1)
+
+    def _moved_reads(
+        self, preps: list[Prepared], cuts: list[np.ndarray], proba: np.ndarray
+    ) -> np.ndarray:
+        """``proba`` (centred reads, changed in place) with each character read
+        less surely than ``shift_below`` averaged with its moved reads."""
         weak = proba.max(axis=2) < self.shift_below
         if not self.shift_reads or not weak.any():  # the usual case on a single captcha
             return proba

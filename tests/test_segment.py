@@ -211,7 +211,8 @@ def test_window_recentre_moves_each_centre_to_the_finer_scorer_within_its_span()
     mask = np.zeros((H, 160), np.uint8)
     mask[8:32, 8:133] = 1
     truth = np.array([20.0, 45, 70, 95, 120])
-    seg = Window(recentre_span=0.3).set_widths(np.array([24.0, 25, 26]))  # pitch 25, spread 2.5
+    seg = Window(recentre_span=0.3, recentre_step=0.1).set_widths(np.array([24.0, 25, 26]))
+    # pitch 25, spread 2.5: candidates every 2 px up to 8 px from each centre
 
     def scorer(m: np.ndarray, intervals: np.ndarray) -> np.ndarray:
         centres = intervals.mean(axis=1)
@@ -226,7 +227,7 @@ def test_window_recentre_moves_each_centre_to_the_finer_scorer_within_its_span()
     np.testing.assert_array_equal(moved[:, 1] - moved[:, 0], 25)  # as wide as the pitch
     far = cuts + 20  # every true centre out of reach: each moves at most the span
     assert np.abs(seg.recentre(mask, far, scorer).mean(axis=1) - far.mean(axis=1)).max() <= 8
-    still = Window().set_widths(np.array([25.0]))  # the default: no recentring
+    still = Window(recentre_span=0.0).set_widths(np.array([25.0]))  # no recentring
     assert still.recentre(mask, cuts, scorer) is None
     assert EqualWidth().recentre(mask, cuts, scorer) is None  # slices, not points: no recentring
     assert seg.recentres and not still.recentres and not EqualWidth().recentres
