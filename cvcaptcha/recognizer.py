@@ -236,35 +236,6 @@ def _match_rows(
 
 
 @numba.njit(cache=True, nogil=True)
-def _averaged_if_unsure(
-    intervals: np.ndarray, proba: np.ndarray, cuts: np.ndarray, rows: np.ndarray, below: float
-) -> np.ndarray:  # pragma: no cover - compiled; tested through the recognizer
-    """The reads ``proba[rows]`` of the chosen windows, each one less sure than
-    ``below`` replaced by the average of the reads of every window in
-    ``intervals`` nearer its centre in ``cuts`` than any other."""
-    out = np.empty((len(rows), proba.shape[1]))
-    for k in range(len(rows)):
-        out[k] = proba[rows[k]]
-        if out[k].max() >= below:
-            continue
-        total = np.zeros(proba.shape[1])
-        count = 0
-        for j in range(len(intervals)):
-            centre = intervals[j, 0] + intervals[j, 1]  # twice the centre, as for cuts
-            owner, nearest = 0, np.inf
-            for i in range(len(cuts)):
-                gap = abs(centre - cuts[i, 0] - cuts[i, 1])
-                if gap < nearest:
-                    owner, nearest = i, gap
-            if owner == k:
-                total += proba[j]
-                count += 1
-        if count:  # the chosen window is always one, unless moved past a neighbour
-            out[k] = total / count
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
 def _joint_logs(
     proba: np.ndarray, table: np.ndarray, rows: np.ndarray, weight: float, targets: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - compiled; tested through the recognizer
@@ -465,7 +436,7 @@ class CaptchaRecognizer(BaseEstimator):
         shift_reads: int = 2,
         shift_span: float = 0.2,
         shift_below: float = 0.95,
-        locator_weight: float = 0.2,
+        locator_weight: float = 0.1,
         reject: float = 4.0,
         reject_overlap: float = 0.5,
         char_height: int = 24,
@@ -975,29 +946,23 @@ class CaptchaRecognizer(BaseEstimator):
             seen = {"intervals": cuts, "proba": proba}
             scorer = self._reader_scorer(p, table, None, seen)
             moved = self.segmenter_.recentre(p.mask, cuts, scorer)
-            found.append((moved, status, self._recentred_reads(p, seen, cuts, moved)))
+            found.append((moved, status, self._recentred_reads(p, seen, moved)))
         return found
 
     def _recentred_reads(
-        self, prep: Prepared, seen: dict[str, np.ndarray], cuts: np.ndarray, moved: np.ndarray
+        self, prep: Prepared, seen: dict[str, np.ndarray], moved: np.ndarray
     ) -> np.ndarray:
         """The reader's probabilities of the recentred windows ``moved``, from
-        what recentring read (``seen``; a window it moved inside the image is
-        read here). A character still read unsurely (see ``shift_below``) gets
-        the average of every window read around its locator centre (in
-        ``cuts``): those reads play the part of the moved reads (see
-        ``shift_reads``) at no extra cost."""
-        intervals, proba = seen["intervals"], seen["proba"]
-        rows = _seen_rows(intervals, moved)
+        what recentring read (``seen``); a window it moved inside the image,
+        which it did not read as it stands, is read here."""
+        rows = _seen_rows(seen["intervals"], moved)
         missing = rows < 0
-        if missing.any():
-            rows[missing] = len(intervals) + np.arange(missing.sum())
-            intervals = np.concatenate([intervals, moved[missing]])
-            proba = np.concatenate([proba, self._class_proba(self._features(prep, moved[missing]))])
-        return _averaged_if_unsure(
-            np.asarray(intervals, np.int64), proba, np.asarray(cuts, np.int64), rows,
-            self.shift_below,
-        )
+        if not missing.any():
+            return seen["proba"][rows]
+        proba = np.empty((len(moved), seen["proba"].shape[1]))
+        proba[~missing] = seen["proba"][rows[~missing]]
+        proba[missing] = self._class_proba(self._features(prep, moved[missing]))
+        return proba
 
     def _segment(
         self, preps: list[Prepared], tables: list[np.ndarray | None] | None = None
@@ -1013,21 +978,25 @@ class CaptchaRecognizer(BaseEstimator):
         captcha."""
         tables = self._tables(preps)
         found = self._locate(preps, tables)
-        if self.segmenter_.recentres:  # read while recentring, in place of the moved reads
-            probas = [pr for _, _, pr in found]
-        else:
-            probas = list(self._reads(preps, [cuts for cuts, _, _ in found]))
+        cuts = [c for c, _, _ in found]
+        read = [pr for _, _, pr in found if pr is not None]  # while recentring
+        probas = self._reads(preps, cuts, np.stack(read) if read else None)
         return [
             (cuts, self._with_locator(pr, table, cuts), status)
             for (cuts, status, _), pr, table in zip(found, probas, tables)
         ]
 
-    def _reads(self, preps: list[Prepared], cuts: list[np.ndarray]) -> np.ndarray:
+    def _reads(
+        self, preps: list[Prepared], cuts: list[np.ndarray], centred: np.ndarray | None = None
+    ) -> np.ndarray:
         """The reader's probabilities of each character of each captcha,
-        shape ``(captchas, n_chars_, classes)``: its centred read, averaged with
-        the moved reads (see ``shift_reads``) where that read is not sure
-        enough (see ``shift_below``; one more reader call for the batch)."""
-        return self._moved_reads(preps, cuts, self._centred_reads(preps, cuts))
+        shape ``(captchas, n_chars_, classes)``: its centred read (``centred``
+        when already read), averaged with the moved reads (see ``shift_reads``)
+        where that read is not sure enough (see ``shift_below``; one more
+        reader call for the batch)."""
+        if centred is None:
+            centred = self._centred_reads(preps, cuts)
+        return self._moved_reads(preps, cuts, centred)
 
     def _centred_reads(self, preps: list[Prepared], cuts: list[np.ndarray]) -> np.ndarray:
         """The reader's probabilities of the windows centred on ``cuts``, shape

@@ -125,8 +125,7 @@ def test_front_end_cache_is_keyed_by_the_version_of_prepared_captchas(tmp_path: 
 
 def test_char_features_feed_the_classifier(fitted: CaptchaRecognizer, synth_test_dir: Path) -> None:
     test = load_dataset(synth_test_dir)
-    # the reader alone, at the cuts: no moved reads, no recentring, no locator vote
-    one_read = clone(fitted).set_params(shift_reads=0, shift_below=0.0, locator_weight=0.0)
+    one_read = clone(fitted).set_params(shift_reads=0, locator_weight=0.0)  # the reader alone
     one_read.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
     feats = one_read.char_features(test.images[:3])
     assert len(feats) == 3
@@ -140,18 +139,16 @@ def test_char_features_feed_the_classifier(fitted: CaptchaRecognizer, synth_test
 
 
 @pytest.fixture(scope="module")
-def unrecentred(fitted: CaptchaRecognizer) -> CaptchaRecognizer:
-    """The fitted model reading at the locator's cuts (recentring off), where
-    the moved reads and the plain locator vote act."""
+def recentring(fitted: CaptchaRecognizer) -> CaptchaRecognizer:
+    """The fitted model reading with the recentring recipe's span."""
     model = copy.deepcopy(fitted)
-    model.segmenter_.recentre_span = 0.0
+    model.segmenter_.recentre_span = 0.25
     return model
 
 
 def test_shift_reads_average_the_reader_over_windows_moved_sideways(
-    unrecentred: CaptchaRecognizer, synth_test_dir: Path
+    fitted: CaptchaRecognizer, synth_test_dir: Path
 ) -> None:
-    fitted = unrecentred
     test = load_dataset(synth_test_dir).images[:10]
     width = fitted.segmenter_.char_width_
     offsets = fitted._read_offsets()
@@ -196,9 +193,8 @@ def test_moved_reads_are_taken_only_for_characters_read_less_surely_than_shift_b
 
 
 def test_locator_weight_multiplies_the_reader_by_the_located_class_probabilities(
-    unrecentred: CaptchaRecognizer, synth_test_dir: Path
+    fitted: CaptchaRecognizer, synth_test_dir: Path
 ) -> None:
-    fitted = unrecentred
     preps = fitted._prepare(load_dataset(synth_test_dir).images[:10], "test")
     reader_only = clone(fitted).set_params(locator_weight=0.0)
     reader_only.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
@@ -314,14 +310,14 @@ def test_auto_segmenter_keeps_the_candidate_reading_more_held_out_captchas(
 
 
 def test_guided_reading_recentres_unsure_captchas_with_the_reader(
-    fitted: CaptchaRecognizer, synth_test_dir: Path
+    fitted: CaptchaRecognizer, recentring: CaptchaRecognizer, synth_test_dir: Path
 ) -> None:
     preps = fitted._prepare(load_dataset(synth_test_dir).images[:20], "test")
     tables = fitted._tables(preps)
-    seg = fitted.segmenter_
-    assert seg.recentres  # the default recipe recentres
+    seg = recentring.segmenter_
+    assert seg.recentres and not fitted.segmenter_.recentres  # the default does not
     for below in (0.0, fitted.shift_below, 1.01):
-        model = copy.deepcopy(fitted).set_params(shift_below=below)
+        model = copy.deepcopy(recentring).set_params(shift_below=below)
         recentred = moved = 0
         for prep, table, (cuts, _) in zip(preps, tables, model._segment(preps, tables)):
             located = seg.cut(prep.mask, fitted.n_chars_, fitted._scorer(table))
@@ -339,33 +335,20 @@ def test_guided_reading_recentres_unsure_captchas_with_the_reader(
             assert recentred == 0  # every captcha keeps the locator's path
         if below > 1:
             assert recentred == len(preps) and moved  # off the locator's coarse grid
-        # each character is read in its chosen window; a recentred one still read
-        # unsurely, as the average of the windows read around its locator centre
+        # the reads of the recentred windows are the recentring's own, not read again,
+        # and a character still unsure is read at moved windows as well
         for (cuts, proba, _), table, prep in zip(model._read(preps), tables, preps):
-            located = seg.cut(prep.mask, fitted.n_chars_, fitted._scorer(table))
-            reads = model._class_proba(model._features(prep, cuts))
-            at_located = model._class_proba(model._features(prep, located))
-            if at_located.max(axis=1).min() < below:  # recentred
-                seen: dict[str, np.ndarray] = {}
-                seg.recentre(prep.mask, located, model._reader_scorer(prep, table, None, seen))
-                pool = seen["intervals"]  # and a chosen window moved inside the image
-                pool = np.vstack([pool, *[c for c in cuts if not (pool == c).all(1).any()]])
-                centres = pool.mean(axis=1)
-                owner = np.abs(centres[:, None] - located.mean(axis=1)[None, :]).argmin(axis=1)
-                around = model._class_proba(model._features(prep, pool.astype(int)))
-                for k in np.flatnonzero(reads.max(axis=1) < below):
-                    reads[k] = around[owner == k].mean(axis=0)
-            np.testing.assert_allclose(proba, model._with_locator(reads, table, cuts), atol=1e-5)
-    still = copy.deepcopy(fitted)
-    still.segmenter_.recentre_span = 0.0
-    for prep, table, (cuts, _) in zip(preps, tables, still._segment(preps, tables)):
+            alone = model._reads([prep], [cuts])[0]
+            np.testing.assert_allclose(proba, model._with_locator(alone, table, cuts), atol=1e-5)
+    for prep, table, (cuts, _) in zip(preps, tables, fitted._segment(preps, tables)):
         located = seg.cut(prep.mask, fitted.n_chars_, fitted._scorer(table))
-        np.testing.assert_array_equal(cuts, located)
+        np.testing.assert_array_equal(cuts, located)  # the default: the locator's path
 
 
 def test_recentring_reads_only_the_windows_not_read_yet(
-    fitted: CaptchaRecognizer, synth_test_dir: Path, monkeypatch: pytest.MonkeyPatch
+    recentring: CaptchaRecognizer, synth_test_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fitted = recentring
     prep = fitted._prepare(load_dataset(synth_test_dir).images[:1], "test")[0]
     table = fitted._tables([prep])[0]
     seg = fitted.segmenter_
@@ -403,12 +386,13 @@ def test_fit_retrains_the_reader_on_cuts_recentred_by_forced_alignment(
     monkeypatch.setattr(CaptchaRecognizer, "_fit_reader", spy)
     data = load_dataset(synth_dir)
     images, labels = data.images[:40], data.labels[:40]
-    rec = CaptchaRecognizer(segmenter="window", augment=1).fit(images, labels)
-    assert len(seen) == 2  # the default: aligned by the locator, then recentred by the reader
+    recentring = {"window": {"recentre_span": 0.25}}
+    rec = CaptchaRecognizer(segmenter="window", augment=1, segmenter_params=recentring)
+    rec.fit(images, labels)
+    assert len(seen) == 2  # aligned by the locator, then recentred by the reader
     span = rec.segmenter_.recentre_span * rec.segmenter_.char_width_ + 2
     shifts = [np.abs(a.mean(axis=1) - b.mean(axis=1)).max() for a, b in zip(*seen)]
     assert 0 < max(shifts) <= span
     seen.clear()
-    still = {"window": {"recentre_span": 0.0}}
-    CaptchaRecognizer(segmenter="window", augment=1, segmenter_params=still).fit(images, labels)
-    assert len(seen) == 1  # no recentring: the reader is trained once
+    CaptchaRecognizer(segmenter="window", augment=1).fit(images, labels)
+    assert len(seen) == 1  # the default, no recentring: the reader is trained once
