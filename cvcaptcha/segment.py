@@ -706,7 +706,7 @@ class Window(Segmenter):
         ``shift_below``; about a third of Kaggle's); 0.25 (three windows a
         character with the default step) is the README's recentring recipe:
         on five Kaggle splits it reads 0.978 of the held-out captchas against
-        0.970, at about 0.08 ms more a captcha, which is why it is not the default.
+        0.970, at about 0.07 ms more a captcha, which is why it is not the default.
     recentre_step : float
         Spacing of :meth:`recentre`'s candidates, as a fraction of the
         learned pitch (at least one pixel).
