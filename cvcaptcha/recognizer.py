@@ -245,22 +245,18 @@ def _joint_logs(
     compiled pass instead of a dozen numpy calls."""
     n_chars = max(len(targets), 1)
     out = np.empty((len(proba), n_chars))
+    logs = np.empty(proba.shape[1])
     for i in range(len(proba)):
         located = table[rows[i]]
+        for c in range(proba.shape[1]):
+            logs[c] = np.log(max(proba[i, c], 1e-6)) + weight * np.log(
+                max(located[c], np.float32(1e-6))
+            )
         if len(targets):
             for k in range(n_chars):
-                c = targets[k]
-                out[i, k] = np.log(max(proba[i, c], 1e-6)) + weight * np.log(
-                    max(located[c], np.float32(1e-6))
-                )
+                out[i, k] = logs[targets[k]]
         else:
-            best = -np.inf
-            for c in range(proba.shape[1]):
-                score = np.log(max(proba[i, c], 1e-6)) + weight * np.log(
-                    max(located[c], np.float32(1e-6))
-                )
-                best = max(best, score)
-            out[i, 0] = best
+            out[i, 0] = logs.max()
     return out
 
 
@@ -899,17 +895,16 @@ class CaptchaRecognizer(BaseEstimator):
     ) -> np.ndarray:
         """The reader's probabilities of the windows ``intervals``, reading only
         those not in ``seen`` (when given, it then holds these windows)."""
-        if seen is None:
-            return self._class_proba(self._features(prep, intervals))
-        rows = _seen_rows(seen["intervals"], intervals) if "intervals" in seen else None
-        if rows is None or (rows < 0).all():
+        if not seen:
             proba = self._class_proba(self._features(prep, intervals))
         else:
+            rows = _seen_rows(seen["intervals"], intervals)
             proba = seen["proba"][rows]  # rows of -1 are overwritten next
             new = rows < 0
             if new.any():
                 proba[new] = self._class_proba(self._features(prep, intervals[new]))
-        seen["intervals"], seen["proba"] = intervals, proba
+        if seen is not None:
+            seen["intervals"], seen["proba"] = intervals, proba
         return proba
 
     def _table_rows(self, table: np.ndarray, cuts: np.ndarray) -> np.ndarray:
@@ -946,23 +941,9 @@ class CaptchaRecognizer(BaseEstimator):
             seen = {"intervals": cuts, "proba": proba}
             scorer = self._reader_scorer(p, table, None, seen)
             moved = self.segmenter_.recentre(p.mask, cuts, scorer)
-            found.append((moved, status, self._recentred_reads(p, seen, moved)))
+            # a window moved inside the image was not read as it stands: read here
+            found.append((moved, status, self._window_reads(p, moved, seen)))
         return found
-
-    def _recentred_reads(
-        self, prep: Prepared, seen: dict[str, np.ndarray], moved: np.ndarray
-    ) -> np.ndarray:
-        """The reader's probabilities of the recentred windows ``moved``, from
-        what recentring read (``seen``); a window it moved inside the image,
-        which it did not read as it stands, is read here."""
-        rows = _seen_rows(seen["intervals"], moved)
-        missing = rows < 0
-        if not missing.any():
-            return seen["proba"][rows]
-        proba = np.empty((len(moved), seen["proba"].shape[1]))
-        proba[~missing] = seen["proba"][rows[~missing]]
-        proba[missing] = self._class_proba(self._features(prep, moved[missing]))
-        return proba
 
     def _segment(
         self, preps: list[Prepared], tables: list[np.ndarray | None] | None = None
