@@ -110,7 +110,10 @@ class TinyMLP(ClassifierMixin, BaseEstimator):
     max_iter : int
         Training epochs per net.
     n_models : int
-        Nets averaged.
+        Nets averaged. Four rather than two steadies the reader: with the
+        recognizer's defaults, Kaggle seeds 0-4 read as many or more held-out
+        captchas on every split (0.980 against 0.978 over the five), at about
+        0.02 ms more a captcha.
     n_jobs : int
         Nets trained at once.
     random_state : int
@@ -139,7 +142,7 @@ class TinyMLP(ClassifierMixin, BaseEstimator):
     def __init__(
         self, hidden: int = 256, alpha: float = 0.1, n_components: int | None = 100,
         batch_size: int = 512, learning_rate: float = 2e-3, max_iter: int = 200,
-        n_models: int = 2, n_jobs: int = 2, random_state: int = 0,
+        n_models: int = 4, n_jobs: int = 2, random_state: int = 0,
     ) -> None:
         self.hidden = hidden
         self.alpha = alpha

@@ -432,7 +432,7 @@ class CaptchaRecognizer(BaseEstimator):
         shift_reads: int = 2,
         shift_span: float = 0.2,
         shift_below: float = 0.95,
-        locator_weight: float = 0.1,
+        locator_weight: float = 0.2,
         reject: float = 4.0,
         reject_overlap: float = 0.5,
         char_height: int = 24,

@@ -138,14 +138,6 @@ def test_char_features_feed_the_classifier(fitted: CaptchaRecognizer, synth_test
         assert "".join(fitted.alphabet_[i] for i in best) == text
 
 
-@pytest.fixture(scope="module")
-def recentring(fitted: CaptchaRecognizer) -> CaptchaRecognizer:
-    """The fitted model reading with the recentring recipe's span."""
-    model = copy.deepcopy(fitted)
-    model.segmenter_.recentre_span = 0.25
-    return model
-
-
 def test_shift_reads_average_the_reader_over_windows_moved_sideways(
     fitted: CaptchaRecognizer, synth_test_dir: Path
 ) -> None:
@@ -310,14 +302,14 @@ def test_auto_segmenter_keeps_the_candidate_reading_more_held_out_captchas(
 
 
 def test_guided_reading_recentres_unsure_captchas_with_the_reader(
-    fitted: CaptchaRecognizer, recentring: CaptchaRecognizer, synth_test_dir: Path
+    fitted: CaptchaRecognizer, synth_test_dir: Path
 ) -> None:
     preps = fitted._prepare(load_dataset(synth_test_dir).images[:20], "test")
     tables = fitted._tables(preps)
-    seg = recentring.segmenter_
-    assert seg.recentres and not fitted.segmenter_.recentres  # the default does not
+    seg = fitted.segmenter_
+    assert seg.recentres  # the default recentres
     for below in (0.0, fitted.shift_below, 1.01):
-        model = copy.deepcopy(recentring).set_params(shift_below=below)
+        model = copy.deepcopy(fitted).set_params(shift_below=below)
         recentred = moved = 0
         for prep, table, (cuts, _) in zip(preps, tables, model._segment(preps, tables)):
             located = seg.cut(prep.mask, fitted.n_chars_, fitted._scorer(table))
@@ -340,15 +332,17 @@ def test_guided_reading_recentres_unsure_captchas_with_the_reader(
         for (cuts, proba, _), table, prep in zip(model._read(preps), tables, preps):
             alone = model._reads([prep], [cuts])[0]
             np.testing.assert_allclose(proba, model._with_locator(alone, table, cuts), atol=1e-5)
-    for prep, table, (cuts, _) in zip(preps, tables, fitted._segment(preps, tables)):
+    still = copy.deepcopy(fitted)
+    still.segmenter_.recentre_span = 0.0
+    assert not still.segmenter_.recentres
+    for prep, table, (cuts, _) in zip(preps, tables, still._segment(preps, tables)):
         located = seg.cut(prep.mask, fitted.n_chars_, fitted._scorer(table))
-        np.testing.assert_array_equal(cuts, located)  # the default: the locator's path
+        np.testing.assert_array_equal(cuts, located)  # no recentring: the locator's path
 
 
 def test_recentring_reads_only_the_windows_not_read_yet(
-    recentring: CaptchaRecognizer, synth_test_dir: Path, monkeypatch: pytest.MonkeyPatch
+    fitted: CaptchaRecognizer, synth_test_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fitted = recentring
     prep = fitted._prepare(load_dataset(synth_test_dir).images[:1], "test")[0]
     table = fitted._tables([prep])[0]
     seg = fitted.segmenter_
@@ -386,13 +380,12 @@ def test_fit_retrains_the_reader_on_cuts_recentred_by_forced_alignment(
     monkeypatch.setattr(CaptchaRecognizer, "_fit_reader", spy)
     data = load_dataset(synth_dir)
     images, labels = data.images[:40], data.labels[:40]
-    recentring = {"window": {"recentre_span": 0.25}}
-    rec = CaptchaRecognizer(segmenter="window", augment=1, segmenter_params=recentring)
-    rec.fit(images, labels)
-    assert len(seen) == 2  # aligned by the locator, then recentred by the reader
+    rec = CaptchaRecognizer(segmenter="window", augment=1).fit(images, labels)
+    assert len(seen) == 2  # the default: aligned by the locator, then recentred by the reader
     span = rec.segmenter_.recentre_span * rec.segmenter_.char_width_ + 2
     shifts = [np.abs(a.mean(axis=1) - b.mean(axis=1)).max() for a, b in zip(*seen)]
     assert 0 < max(shifts) <= span
     seen.clear()
-    CaptchaRecognizer(segmenter="window", augment=1).fit(images, labels)
-    assert len(seen) == 1  # the default, no recentring: the reader is trained once
+    still = {"window": {"recentre_span": 0.0}}
+    CaptchaRecognizer(segmenter="window", augment=1, segmenter_params=still).fit(images, labels)
+    assert len(seen) == 1  # no recentring: the reader is trained once
