@@ -83,9 +83,15 @@ def test_onnx_probabilities_agree_with_native(exported, test_images) -> None:
 def _temperature_svc(
     n_classes: int, ensemble: bool = False
 ) -> tuple[CalibratedClassifierCV, np.ndarray]:
-    """A temperature-scaled SVC on overlapping blobs, and its training rows."""
+    """A temperature-scaled SVC on overlapping blobs, and its training rows.
+
+    The labels are 0..k-1, as the recognizer trains every classifier:
+    scikit-learn 1.9's temperature scaling passes integer labels to its loss
+    unencoded, so labels such as 0, 3, 6 index past the logits' columns and
+    the fit reads stray memory (it failed now and then with a NaN loss).
+    """
     rng = np.random.default_rng(n_classes)
-    y = np.arange(150) % n_classes * 3  # class labels need not be 0..k-1
+    y = np.arange(150) % n_classes
     X = (rng.normal(size=(150, 5)) + y[:, None] / 3).astype(np.float32)
     svc = CalibratedClassifierCV(SVC(), method="temperature", cv=3, ensemble=ensemble)
     return svc.fit(X, y), X
