@@ -124,3 +124,20 @@ def test_evaluate_refuses_labels_the_model_cannot_emit(trained: Path, tmp_path: 
 def test_usage_error_exit_code(capsys) -> None:
     assert main(["train"]) == 2
     assert main(["no-such-verb"]) == 2
+
+
+def test_fast_recipe_trains_the_earlier_default(synth_dir: Path) -> None:
+    """The shipped ``benchmarks/recipes/fast.json``: no recentring, a reader of two nets."""
+    from cvcaptcha import load_dataset
+    from cvcaptcha.cli import build_recognizer, read_config
+
+    recipe = Path(__file__).resolve().parents[1] / "benchmarks" / "recipes" / "fast.json"
+    data = load_dataset(synth_dir)
+    config = read_config(str(recipe)) | {"segmenter": "window", "augment": 1}
+    fast = build_recognizer(config).fit(data.images[:40], data.labels[:40])
+    assert not fast.segmenter_.recentres and fast.locator_weight == 0.1
+    assert fast.classifier_.hidden_weights_.shape[1] == 2 * fast.classifier_.hidden
+    default = build_recognizer({"segmenter": "window", "augment": 1})
+    default.fit(data.images[:40], data.labels[:40])
+    assert default.segmenter_.recentres
+    assert default.classifier_.hidden_weights_.shape[1] == 4 * default.classifier_.hidden
