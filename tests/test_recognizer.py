@@ -64,6 +64,7 @@ def test_default_recipe_learns_family_and_reads_better_than_chance(
     assert len(fitted.image_shape_) == 2
     assert fitted.fit_summary_["n_images"] == 80
     assert fitted.fit_summary_["align_rounds"] == 1
+    assert fitted.classifier_.hidden_weights_.shape[1] == 4 * fitted.classifier_.hidden  # 4 nets
     # the alignment round refits the segmenter's priors on the aligned cuts
     head, head_std, tail, tail_std = fitted.segmenter_.margins_
     assert 0 < head < fitted.image_shape_[1] and head_std > 0 and tail_std > 0
