@@ -1,60 +1,29 @@
 """Labelled synthetic captchas, reproducible by seed.
 
-Two styles: ``"captcha"``, made by the ``captcha`` package (coloured glyphs of
-random size and turn at an irregular spacing, noise dots and a curve), and
-``"pitch"``: dark glyphs of one font at a steady pitch, touching their
-neighbours, crossed by one noise curve, like many real captcha sets. They are
-the embedded default data (the demo and the tests that must run anywhere train
-on them) and families to check a recipe on besides real sets.
+:func:`generate` writes captchas of one of the looks :mod:`cvcaptcha.styles`
+draws: ``"captcha"`` (the ``captcha`` package's) and ``"pitch"`` (dark glyphs
+at a steady pitch, touching, crossed by a curve) are the embedded default data
+(the demo and the tests that must run anywhere train on them); ``"plain"``,
+``"pale"``, ``"alpha"``, ``"serif"`` and ``"tiny"`` imitate real captcha
+families (see their drawing functions), so a recipe can be checked on those
+looks without the real sets.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
 import os
 import random
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from PIL import Image
-
 from .errors import ConfigError, DatasetError
+from .styles import DEFAULT_ALPHABET, REGISTRY, get_style
 
-DEFAULT_ALPHABET = "23456789abcdefghkmnpqrstuvwxyz"
-STYLES: tuple[str, ...] = ("captcha", "pitch")
+__all__ = ["DEFAULT_ALPHABET", "STYLES", "generate", "random_labels"]
 
-
-class _SeededSecrets:
-    """The part of :mod:`secrets` the ``captcha`` package uses, backed by a seeded RNG.
-
-    ``captcha`` draws every random choice from :mod:`secrets`, which cannot be
-    seeded; swapping this in makes a generated set reproducible.
-    """
-
-    def __init__(self, rng: random.Random) -> None:
-        self._rng = rng
-
-    def randbelow(self, n: int) -> int:
-        return self._rng.randrange(n)
-
-    def randbits(self, k: int) -> int:
-        return self._rng.getrandbits(k)
-
-    def choice(self, seq: list) -> object:
-        return self._rng.choice(seq)
-
-
-@contextlib.contextmanager
-def _seeded_captcha(rng: random.Random) -> Iterator[None]:
-    import captcha.image as captcha_image
-
-    original = captcha_image.secrets
-    captcha_image.secrets = _SeededSecrets(rng)  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        captcha_image.secrets = original
+#: Names of the styles :func:`generate` draws.
+STYLES: tuple[str, ...] = tuple(REGISTRY)
+#: File extension and Pillow options of each file format.
+_FORMATS = {"png": (".png", {}), "jpeg": (".jpg", {"quality": 75})}
 
 
 def random_labels(count: int, length: int, alphabet: str, rng: random.Random) -> list[str]:
@@ -90,110 +59,87 @@ def random_labels(count: int, length: int, alphabet: str, rng: random.Random) ->
 def generate(
     out_dir: str | os.PathLike,
     count: int,
-    length: int = 5,
-    alphabet: str = DEFAULT_ALPHABET,
+    length: int | None = None,
+    alphabet: str | None = None,
     seed: int = 0,
-    width: int = 160,
-    height: int = 60,
+    width: int | None = None,
+    height: int | None = None,
     progress: bool = False,
     style: str = "captcha",
+    image_format: str | None = None,
 ) -> list[Path]:
-    """Write ``count`` labelled captcha PNGs (``<label>.png``) into ``out_dir``.
+    """Write ``count`` labelled captchas (``<label>.png`` or ``.jpg``) into ``out_dir``.
 
     Parameters
     ----------
     out_dir : path
         Created if missing; existing files are never overwritten.
-    count, length : int
-        Number of captchas and characters per captcha.
-    alphabet : str
-        Characters to draw from.
+    count : int
+        Number of captchas.
+    length : int, optional
+        Characters per captcha; the style's natural length by default.
+    alphabet : str, optional
+        Characters to draw from; the style's natural alphabet by default.
     seed : int
         The same seed gives the same images.
-    width, height : int
-        Image size in pixels.
+    width, height : int, optional
+        Image size in pixels; the style's natural size by default.
     progress : bool
         Show a progress bar.
-    style : {"captcha", "pitch"}
-        How the captchas look (see the module's description).
+    style : str
+        How the captchas look, one of :data:`STYLES` (see the module's description).
+    image_format : {"png", "jpeg"}, optional
+        File format; the style's natural one by default (JPEG at quality 75 for
+        ``"pale"``, PNG for the others).
 
     Returns
     -------
     list of Path
         The files written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> paths = generate(tempfile.mkdtemp(), 2, style="pale", seed=1)
+    >>> [p.suffix for p in paths]
+    ['.jpg', '.jpg']
     """
     from tqdm.auto import tqdm
 
-    if style not in STYLES:
-        raise ConfigError(f"unknown style {style!r}; choose from {', '.join(STYLES)}")
+    look = get_style(style)
+    length = look.length if length is None else length
+    alphabet = look.alphabet if alphabet is None else alphabet
+    width = look.size[0] if width is None else width
+    height = look.size[1] if height is None else height
+    image_format = look.file_format if image_format is None else image_format.lower()
+    image_format = "jpeg" if image_format == "jpg" else image_format
+    if image_format not in _FORMATS:
+        raise ConfigError(f"unknown image format {image_format!r}; choose png or jpeg")
+    if image_format == "jpeg" and look.mode == "RGBA":
+        raise ConfigError(f"style {style!r} draws transparency, which JPEG cannot hold")
     if count < 1:
         raise ConfigError("count must be at least 1")
     if width < 16 or height < 16:
         raise ConfigError("width and height must be at least 16 pixels")
     rng = random.Random(seed)
     labels = random_labels(count, length, alphabet, rng)
+    suffix, options = _FORMATS[image_format]
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DatasetError(f"{out} exists and is not a folder")
-    clash = [label for label in labels if (out / f"{label}.png").exists()]
+    clash = [label for label in labels if (out / f"{label}{suffix}").exists()]
     if clash:
-        raise DatasetError(f"{out}: {len(clash)} file(s) would be overwritten, e.g. {clash[0]}.png")
-    out.mkdir(parents=True, exist_ok=True)
-    draw = _captcha_style(width, height) if style == "captcha" else _pitch_style(width, height)
-    paths = []
-    with _seeded_captcha(rng):
-        for label in tqdm(labels, desc="generating", unit="img", disable=not progress, leave=False):
-            path = out / f"{label}.png"
-            draw(label, rng).save(path, format="png")
-            paths.append(path)
-    return paths
-
-
-def _captcha_style(width: int, height: int) -> Callable[[str, random.Random], Image.Image]:
-    """The ``captcha`` package's drawing (its random choices come from the
-    seeded generator :func:`_seeded_captcha` puts in place)."""
-    from captcha.image import ImageCaptcha
-
-    # The package's default font sizes suit 60 px; scale them to the requested height.
-    sizes = tuple(max(8, int(height * f)) for f in (0.7, 0.83, 0.93))
-    maker = ImageCaptcha(width=width, height=height, font_sizes=sizes)
-    return lambda label, _: maker.generate_image(label)
-
-
-def _pitch_style(width: int, height: int) -> Callable[[str, random.Random], Image.Image]:
-    """Glyphs of the font the ``captcha`` package ships (so it exists wherever
-    the package does) in three sizes, each turned by up to 20 degrees and
-    placed where it fits whole, a little up or down; dark grey on light grey,
-    at a pitch of 75 % of the width over the label length (varied by up to
-    15 % a step, so glyphs touch and overlap their neighbours); one sine-like
-    curve across, about as thick as a stroke; a slight blur."""
-    import captcha
-    from PIL import ImageDraw, ImageFilter, ImageFont
-
-    font_file = Path(captcha.__file__).parent / "data" / "DroidSansMono.ttf"
-    fonts = [ImageFont.truetype(str(font_file), max(8, int(height * f))) for f in (0.7, 0.8, 0.9)]
-
-    def draw(label: str, rng: random.Random) -> Image.Image:
-        image = Image.new("L", (width, height), rng.randint(200, 245))
-        pitch = 0.75 * width / len(label)
-        x = 0.125 * width + rng.uniform(-0.1, 0.1) * pitch
-        for char in label:
-            glyph = Image.new("L", (height, height), 0)
-            font = rng.choice(fonts)
-            ImageDraw.Draw(glyph).text((0.15 * height, -0.05 * height), char, fill=255, font=font)
-            glyph = glyph.rotate(rng.uniform(-20, 20), resample=Image.BILINEAR)
-            _, ink_top, _, ink_bottom = glyph.getbbox() or (0, 0, 0, height)
-            slack = max(0, height - (ink_bottom - ink_top))
-            top = int(slack * rng.uniform(0.2, 0.8)) - ink_top
-            image.paste(rng.randint(20, 70), (int(x - 0.15 * height), top), glyph)
-            x += pitch * rng.uniform(0.85, 1.15)
-        xs = [width * i / 40 for i in range(41)]
-        level, swing, waves, phase = (
-            rng.uniform(0.3, 0.7) * height, rng.uniform(-0.2, 0.2) * height,
-            rng.uniform(0.5, 2.0), rng.uniform(0, 2 * math.pi),
+        raise DatasetError(
+            f"{out}: {len(clash)} file(s) would be overwritten, e.g. {clash[0]}{suffix}"
         )
-        curve = [(x, level + swing * math.sin(math.pi * waves * x / width + phase)) for x in xs]
-        ImageDraw.Draw(image).line(curve, fill=rng.randint(20, 70), width=max(1, height // 16))
-        return image.filter(ImageFilter.GaussianBlur(0.6))
-
-    return draw
+    out.mkdir(parents=True, exist_ok=True)
+    draw = look.make(width, height)
+    paths = []
+    for label in tqdm(labels, desc="generating", unit="img", disable=not progress, leave=False):
+        path = out / f"{label}{suffix}"
+        image = draw(label, rng)
+        if image_format == "jpeg" and image.mode not in ("RGB", "L"):
+            image = image.convert("L" if image.mode == "1" else "RGB")
+        image.save(path, format=image_format, **options)
+        paths.append(path)
+    return paths
