@@ -37,21 +37,37 @@ from .pages import render_page
 __all__ = ["write_inspection", "write_learning_curve", "write_report"]
 
 
+def _segmenter_facts(params: dict[str, Any], summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The segmentation strategy the model uses and, when ``segmenter="auto"`` chose it,
+    the held-out captcha accuracy of every candidate, best first."""
+    used = str(summary.get("segmenter", params.get("segmenter")))
+    scores = summary.get("auto_captcha_accuracy")
+    if params.get("segmenter") != "auto" or not scores:
+        return [("segmenter", used)]
+    ranked = sorted(scores.items(), key=lambda item: np.nan_to_num(-item[1], nan=np.inf))
+    trials = ", ".join(
+        f"{name} not measured" if np.isnan(score) else f"{name} {100 * score:.1f}%"
+        for name, score in ranked
+    )
+    return [("segmenter", f"{used} (chosen by auto)"),
+            ("segmenter trials", f"{trials} (held-out captcha accuracy)")]
+
+
 def _model_facts(model: Any, model_path: Path) -> list[tuple[str, str]]:
     """Name, size and recipe of a fitted model, as (what, value) rows of the page."""
     params = model.get_params(deep=False)
     classifier = params.get("classifier")
     name = classifier if isinstance(classifier, str) else type(model.classifier_).__name__
+    summary = getattr(model, "fit_summary_", {}) or {}
     facts = [
         ("model file", model_path.name),
         ("model size", f"{model_path.stat().st_size / 1024:.0f} KiB"),
-        ("segmenter", str(params.get("segmenter"))),
+        *_segmenter_facts(params, summary),
         ("features", str(params.get("features"))),
         ("classifier", str(name)),
         ("label length", str(model.n_chars_)),
         ("alphabet", f"{model.alphabet_} ({len(model.alphabet_)} characters)"),
     ]
-    summary = getattr(model, "fit_summary_", {}) or {}
     if "n_images" in summary:
         facts.append(("trained on", f"{summary['n_images']} captchas"))
     return facts

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
 
 from cvcaptcha import CaptchaRecognizer, load_dataset, save_model
 from cvcaptcha.cli import main
+from cvcaptcha.report import _model_facts
 from cvcaptcha.synth import generate
 
 from .conftest import FAST
@@ -96,6 +98,27 @@ def test_report_replaces_its_own_page_and_refuses_foreign_ones(
     assert (foreign / "index.html").read_text() == "<html>mine</html>"
     assert main(["report", str(model_file), str(synth_test_dir), "-o", str(foreign),
                  "--force"]) == 0
+
+
+def test_model_facts_name_the_segmenter_and_the_auto_trials(fast_model, model_file: Path) -> None:
+    facts = dict(_model_facts(fast_model, model_file))
+    assert facts["segmenter"] == "equal" and "segmenter trials" not in facts
+    auto = copy.deepcopy(fast_model).set_params(segmenter="auto")
+    auto.fit_summary_ = {**fast_model.fit_summary_, "segmenter": "components",
+                         "auto_captcha_accuracy": {"window": 0.2, "components": 0.3}}
+    facts = dict(_model_facts(auto, model_file))
+    assert facts["segmenter"] == "components (chosen by auto)"
+    assert facts["segmenter trials"].startswith("components 30.0%, window 20.0%")
+    auto.fit_summary_["auto_captcha_accuracy"] = {"window": float("nan")}  # too few to split
+    assert dict(_model_facts(auto, model_file))["segmenter trials"].startswith(
+        "window not measured"
+    )
+
+
+def test_report_page_names_the_segmenter(report) -> None:
+    _, out = report
+    text = Page(out / "index.html").text
+    assert text[text.index("segmenter") + 1] == "equal"  # the model table's row
 
 
 def test_missing_extra_is_a_one_line_error(synth_test_dir: Path, monkeypatch, capsys) -> None:
