@@ -128,8 +128,11 @@ def _truetype(which: str, size: int) -> ImageFont.FreeTypeFont:
 
         path = Path(captcha.__file__).parent / "data" / "DroidSansMono.ttf"
         return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
-    font = ImageFont.load_default(size=size)  # Aileron, scalable in Pillow >= 10.1
-    if not isinstance(font, ImageFont.FreeTypeFont):  # an old Pillow's bitmap font
+    try:
+        font = ImageFont.load_default(size=size)  # Aileron, scalable in Pillow >= 10.1
+    except TypeError:  # Pillow 10.0: no size
+        font = None
+    if not isinstance(font, ImageFont.FreeTypeFont):  # or a bitmap font without FreeType
         return _truetype("droid", size)
     return font
 
