@@ -27,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from cvcaptcha.errors import CvCaptchaError
+from cvcaptcha.grid import configurations, load_grid
 from cvcaptcha.io import load_dataset
-from cvcaptcha.search import configurations, format_table, load_grid, run_search
+from cvcaptcha.search import run_search
+from cvcaptcha.search_results import format_table
 
 GRIDS = Path(__file__).resolve().parent / "grids"
 

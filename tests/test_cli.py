@@ -138,3 +138,18 @@ def test_fast_recipe_trains_the_earlier_default(synth_dir: Path) -> None:
     fast = build_recognizer(config).fit(data.images[:40], data.labels[:40])
     assert not fast.segmenter_.recentres and fast.locator_weight == 0.1
     assert fast.classifier_.hidden_weights_.shape[1] == 2 * fast.classifier_.hidden
+
+
+def test_help_teaches_a_session_and_every_verb_has_examples(capsys) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out
+    session = out[out.index("examples:"):]
+    for verb in ("generate", "train", "evaluate", "predict", "serve", "export"):
+        assert f"cvcaptcha {verb} " in session
+    assert "--json" in session
+    verbs = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for verb in verbs:
+        assert main([verb, "--help"]) == 0
+        out = capsys.readouterr().out
+        assert "examples:" in out and f"\n  cvcaptcha {verb} " in out, verb

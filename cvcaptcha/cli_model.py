@@ -1,0 +1,294 @@
+"""``cvcaptcha`` verbs of one model's life: ``train``, ``predict``, ``evaluate``,
+``report``, ``serve`` and ``export``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .cli_common import (
+    add_verb,
+    build_recognizer,
+    error,
+    out_dir_args,
+    read_config,
+    report_module,
+)
+from .errors import ConfigError, CvCaptchaError
+
+
+# -- train --------------------------------------------------------------------
+def _train(args: argparse.Namespace) -> int:
+    from .io import load_dataset
+    from .persist import save_model
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise CvCaptchaError(f"{out} exists; use --force to overwrite it")
+    model = build_recognizer(read_config(args.config), verbose=True)
+    data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=True)
+    for path, why in data.skipped:
+        print(f"skipped {path.name}: {why}", file=sys.stderr)
+    start = time.perf_counter()
+    model.fit(data.images, data.labels)
+    seconds = time.perf_counter() - start
+    save_model(model, out, overwrite=True)
+    print(
+        f"trained on {len(data)} captchas ({model.n_chars_} chars from "
+        f"{model.alphabet_!r}) in {seconds:.1f} s; model: {out} "
+        f"({out.stat().st_size / 1024:.0f} KiB)"
+    )
+    return 0
+
+
+def add_train(sub: argparse._SubParsersAction) -> None:
+    p = add_verb(
+        sub, "train", help="train a model on a labelled folder",
+        description="Train a recognizer on a folder of captchas labelled by file name.",
+        usage=[
+            "cvcaptcha train path/to/folder -o model.cvc",
+            "cvcaptcha train path/to/folder -o model.cvc --config benchmarks/recipes/fast.json",
+            "cvcaptcha train path/to/folder -o model.cvc --skip-bad --force",
+        ],
+    )
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL", help="model file to write")
+    p.add_argument("--config", metavar="FILE.json", help="JSON object of recognizer parameters")
+    p.add_argument("--skip-bad", action="store_true", help="leave out unreadable images")
+    p.add_argument("--force", action="store_true", help="overwrite an existing model file")
+    p.set_defaults(func=_train)
+
+
+# -- predict ------------------------------------------------------------------
+def _expand_paths(paths: Sequence[str]) -> list[Path]:
+    """Files as given, folders replaced by their images; missing files are reported later."""
+    from .io import list_images
+
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        out.extend(list_images(path) if path.is_dir() else [path])
+    return out
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .io import read_image
+    from .persist import load_model
+
+    model = load_model(args.model)
+    results: list[dict[str, Any]] = []
+    good: list[tuple[int, Any]] = []
+    for path in _expand_paths(args.paths):
+        try:
+            good.append((len(results), read_image(path)))
+            results.append({"path": str(path)})
+        except CvCaptchaError as exc:
+            results.append({"path": str(path), "error": str(exc)})
+    predictions = model.predict_details([img for _, img in good])
+    for (i, _), pred in zip(good, predictions):
+        results[i].update(
+            text=pred.text,
+            confidence=round(pred.confidence, 6),
+            chars=[round(c, 6) for c in pred.char_confidences],
+        )
+    failed = [r for r in results if "error" in r]
+    for r in failed:
+        error(r["error"])
+    if args.json:
+        print(json.dumps(results, indent=1))
+    else:
+        for r in results:
+            if "error" not in r:
+                print(f"{r['path']}\t{r['text']}\t{r['confidence']:.4f}")
+    return 1 if failed else 0
+
+
+def add_predict(sub: argparse._SubParsersAction) -> None:
+    p = add_verb(
+        sub, "predict", help="read captchas with a model",
+        description="Read each image (or every image of each folder) with a model.",
+        usage=[
+            "cvcaptcha predict model.cvc image.png",
+            "cvcaptcha predict model.cvc image.png folder/ --json",
+        ],
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("paths", metavar="PATH", nargs="+", help="image file or folder")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    p.set_defaults(func=_predict)
+
+
+# -- evaluate -----------------------------------------------------------------
+def _evaluate(args: argparse.Namespace) -> int:
+    from .io import load_dataset
+    from .persist import load_model
+    from .recognizer import evaluate
+
+    model = load_model(args.model)
+    data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=not args.json)
+    result = evaluate(model, data.images, data.labels)
+    result["skipped"] = len(data.skipped)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        rows = [
+            ("captchas", f"{result['n']}"),
+            ("captcha accuracy", f"{result['captcha_accuracy']:.4f}"),
+            ("character accuracy", f"{result['char_accuracy']:.4f}"),
+            ("ms per captcha", f"{result['ms_per_captcha']:.3f}"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        for key, value in rows:
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = add_verb(
+        sub, "evaluate", help="measure a model's accuracy on a labelled folder",
+        description="Whole-captcha and character accuracy of a model on a labelled folder.",
+        usage=[
+            "cvcaptcha evaluate model.cvc path/to/test-folder",
+            "cvcaptcha evaluate model.cvc path/to/test-folder --json",
+        ],
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--skip-bad", action="store_true", help="leave out unreadable images")
+    p.set_defaults(func=_evaluate)
+
+
+# -- report --------------------------------------------------------------------
+def _report(args: argparse.Namespace) -> int:
+    write_report = report_module().write_report
+    index, summary = write_report(
+        args.model, args.data_dir, args.output, force=args.force, failures=args.failures,
+        top=args.top, target=args.precision, progress=True,
+    )
+    point = summary["target"]
+    answered = (
+        f"{point['coverage']:.1%} answerable at {args.precision:.1%} precision"
+        if point["threshold"] is not None
+        else f"{args.precision:.1%} precision not reachable"
+    )
+    print(
+        f"captcha accuracy {summary['captcha_accuracy']:.4f}, character accuracy "
+        f"{summary['char_accuracy']:.4f} on {summary['n']} captchas; {answered}"
+    )
+    print(f"report written to {index}")
+    return 0
+
+
+def add_report(sub: argparse._SubParsersAction) -> None:
+    p = add_verb(
+        sub, "report", help="write an HTML analysis of a model on a labelled folder",
+        description="Evaluate MODEL on DATA_DIR and write OUT_DIR/index.html with its PNG "
+        "figures: dataset overview, headline figures, confusion matrix, most-misread "
+        "characters, failed captchas with their cuts, and the confidence/reject-threshold "
+        "trade-off. Unreadable files and labels of another length are left out and listed. "
+        "A page cvcaptcha wrote before is replaced.",
+        usage=[
+            "cvcaptcha report model.cvc path/to/test-folder -o out/report",
+            "cvcaptcha report model.cvc path/to/test-folder -o out/report --precision 0.995",
+        ],
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    out_dir_args(p)
+    p.add_argument("--failures", type=int, default=24, help="failed captchas shown (default 24)")
+    p.add_argument("--top", type=int, default=8, help="most-misread characters shown (default 8)")
+    p.add_argument(
+        "--precision", type=float, default=0.99,
+        help="precision to find a reject threshold for (default 0.99)",
+    )
+    p.set_defaults(func=_report)
+
+
+# -- serve --------------------------------------------------------------------
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from .serve import serve
+    except ImportError as exc:
+        raise CvCaptchaError(
+            f"serve needs {exc.name or 'fastapi and uvicorn'}: pip install 'cvcaptcha[serve]'"
+        ) from None
+    if args.workers < 1 or args.max_body < 1:
+        raise ConfigError("--workers and --max-body must be positive")
+    serve(args.model, args.host, args.port, args.workers, args.max_body)
+    return 0
+
+
+def add_serve(sub: argparse._SubParsersAction) -> None:
+    p = add_verb(
+        sub, "serve", help="answer predictions over HTTP",
+        description="Serve a model over HTTP: POST /predict (raw image body or multipart "
+        "'file'), POST /predict/batch (multipart), GET /healthz, GET /model.",
+        usage=[
+            "cvcaptcha serve model.cvc --port 8000",
+            "curl --data-binary @image.png http://127.0.0.1:8000/predict",
+            "cvcaptcha serve model.cvc --host 0.0.0.0 --workers 2",
+        ],
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument(
+        "--max-body", type=int, default=5_000_000,
+        help="largest request body in bytes; larger ones get 413 (default 5000000)",
+    )
+    p.set_defaults(func=_serve)
+
+
+# -- export -------------------------------------------------------------------
+def _export(args: argparse.Namespace) -> int:
+    try:
+        import onnxruntime  # noqa: F401  (the export is checked by loading it)
+        import skl2onnx  # noqa: F401
+
+        from .export import export_onnx, load_onnx, sidecar_path
+    except ImportError as exc:
+        raise CvCaptchaError(
+            f"export needs {exc.name or 'skl2onnx and onnxruntime'}: "
+            "pip install 'cvcaptcha[onnx]'"
+        ) from None
+    from .persist import load_model
+
+    for out in (Path(args.onnx), sidecar_path(args.onnx)):
+        if out.exists() and not args.force:
+            raise CvCaptchaError(f"{out} exists; use --force to overwrite it")
+    model = load_model(args.model)
+    try:
+        written = export_onnx(model, args.onnx, overwrite=args.force)
+    except ImportError as exc:  # onnxmltools, for XGBoost only
+        raise CvCaptchaError(
+            f"exporting this model needs {exc.name}: pip install 'cvcaptcha[onnx]'"
+        ) from None
+    load_onnx(written[0], threads=1)  # refuse to report success for a file that does not load
+    for path in written:
+        print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)")
+    return 0
+
+
+def add_export(sub: argparse._SubParsersAction) -> None:
+    p = add_verb(
+        sub, "export", help="export a model's character classifier to ONNX",
+        description="Convert MODEL's character classifier to ONNX (OUT.onnx: float32 input "
+        "'X', one row of features per character; output 'probabilities') and write the "
+        "preprocessing, segmentation and feature parameters, alphabet and locator beside it "
+        "as OUT.onnx.json. cvcaptcha.export.load_onnx reads the pair back. Needs "
+        "cvcaptcha[onnx].",
+        usage=[
+            "cvcaptcha export model.cvc --onnx model.onnx    # + model.onnx.json",
+        ],
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="ONNX file to write")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=_export)
