@@ -7,7 +7,9 @@ Usage::
 
 ``DATA_DIR`` defaults to the ``CVCAPTCHA_DATA`` environment variable. Writes
 ``results.csv``, ``results.md`` and ``cuts.png`` into ``OUT_DIR`` and prints
-the table; the same as ``cvcaptcha compare-segmenters``.
+the table; the same as ``cvcaptcha compare-segmenters``, except that the reader
+defaults to the recipe's (the verb's default is logistic) and nothing is
+announced before the work.
 """
 
 from __future__ import annotations

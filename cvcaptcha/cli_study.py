@@ -45,9 +45,9 @@ def _positive(text: str) -> int:
     return value
 
 
-def _subsample(images: list[Any], labels: list[str], limit: int | None, seed: int) -> tuple[
-    list[Any], list[str]
-]:
+def _subsample(
+    images: list[Any], labels: list[str], limit: int | None, seed: int
+) -> tuple[list[Any], list[str]]:
     """A seeded random ``limit`` of the captchas (all of them without a limit)."""
     if limit is None or limit >= len(labels):
         return images, labels
