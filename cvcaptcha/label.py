@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import heapq
-import multiprocessing
 import os
 import re
 import threading
@@ -25,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import CvCaptchaError, DatasetError, ImageError, LabelError
+from .errors import DatasetError, ImageError, LabelError
 from .io import list_images
 
 LOG_NAME = "labels.csv"
@@ -97,54 +96,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _retrain_job(params: dict[str, Any], train: list[tuple[str, str]],
-                 test: list[tuple[str, str]], old: bytes | None, conn: Any) -> None:
-    """Child process: fit a recognizer on ``train`` and keep it if it reads ``test``
-    at least as well as the old model; sends ``(model bytes or None, message)``."""
-    try:
-        from .io import read_image
-        from .persist import model_bytes, model_from_bytes
-        from .recognizer import CaptchaRecognizer
-
-        def load(pairs: list[tuple[str, str]]) -> tuple[list[Any], list[str]]:
-            images, labels = [], []
-            for path, label in pairs:
-                try:
-                    images.append(read_image(path))
-                    labels.append(label)
-                except (ImageError, OSError):
-                    continue
-            return images, labels
-
-        images, labels = load(train)
-        model = CaptchaRecognizer(**params).fit(images, labels)
-        if old is not None and test:
-            images, labels = load(test)
-            old_model = model_from_bytes(old)
-            new_acc = _accuracy(model, images, labels)
-            old_acc = _accuracy(old_model, images, labels)
-            if new_acc < old_acc:
-                conn.send((None, f"kept the old model: it read {old_acc:.0%} of the newest "
-                                 f"{len(labels)} answers, the retrained one {new_acc:.0%}"))
-                return
-            conn.send((model_bytes(model), f"retrained on {len(train)} answers; it read "
-                       f"{new_acc:.0%} of the newest {len(labels)} (old model {old_acc:.0%})"))
-            return
-        conn.send((model_bytes(model), f"trained on {len(train)} answers"))
-    except CvCaptchaError as exc:
-        conn.send((None, f"retraining failed: {exc}"))
-    except Exception as exc:  # the child must always answer
-        conn.send((None, f"retraining failed: {type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
-
-
-def _accuracy(model: Any, images: list[Any], labels: list[str]) -> float:
-    if not images:
-        return 0.0
-    return sum(p == t for p, t in zip(model.predict(images), labels)) / len(labels)
-
-
 class LabelSession:
     """The state of a labelling session over ``images_dir`` writing to ``out_dir``.
 
@@ -212,7 +163,6 @@ class LabelSession:
         self._pos = 0
         self._since_retrain = 0
         self._threads: list[threading.Thread] = []
-        self._child: Any = None
         self._resume()
         if background:
             self._start(self._reader, "label-reader")
@@ -348,12 +298,12 @@ class LabelSession:
     def _store(self, model: Any, round_: int, items: list[Item]) -> None:
         try:
             preds = model.predict_details([it.path for it in items])
-        except ImageError:
+        except (ImageError, OSError):
             preds = []
             for it in items:  # one bad image must not spoil the batch
                 try:
                     preds.extend(model.predict_details([it.path]))
-                except ImageError as exc:
+                except (ImageError, OSError) as exc:
                     preds.append(None)
                     it.error = str(exc)
         with self._lock:
@@ -448,19 +398,24 @@ class LabelSession:
             return None, 0
         return sum(it.label == it.model_text for it in rows) / len(rows), len(rows)
 
+    def progress(self) -> dict[str, int]:
+        """Counts of answered, left, skipped and unreadable captchas."""
+        with self._lock:
+            answered = len(self._order)
+            bad = sum(it.error is not None for it in self.items)
+            return {
+                "answered": answered, "total": len(self.items), "unreadable": bad,
+                "left": len(self.items) - answered - bad,
+                "skipped": sum(it.skips > 0 and it.label is None for it in self.items),
+            }
+
     def _state(self, item: Item | None) -> dict[str, Any]:
-        answered = len(self._order)
-        bad = sum(it.error is not None for it in self.items)
         rate, n = self._agreement(self._order)
         recent = max(self.retrain_every, 50)
         recent_rate, recent_n = self._agreement(self._order[-recent:])
         out: dict[str, Any] = {
             "item": None,
-            "progress": {
-                "answered": answered, "total": len(self.items), "unreadable": bad,
-                "left": len(self.items) - answered - bad,
-                "skipped": sum(it.skips > 0 and it.label is None for it in self.items),
-            },
+            "progress": self.progress(),
             "agreement": {"rate": rate, "n": n, "recent_rate": recent_rate, "recent_n": recent_n},
             "model": {"present": self.model is not None, "round": self.round,
                       "retraining": self.retraining, "message": self.message},
@@ -508,11 +463,7 @@ class LabelSession:
                 return False
             pairs = [(str(self.out_dir / self.items[i].file), self.items[i].label)
                      for i in self._order]
-            old = None
-            if self.model is not None:
-                from .persist import model_bytes
-
-                old = model_bytes(self.model)
+            old = self.model
             test = pairs[-max(1, len(pairs) // 5):] if old is not None and len(pairs) > 1 else []
             train = pairs[: len(pairs) - len(test)]
             self.retraining = True
@@ -522,44 +473,19 @@ class LabelSession:
             return True
 
     def _retrain(self, train: list[tuple[str, str]], test: list[tuple[str, str]],
-                 old: bytes | None) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_retrain_job, args=(self.params, train, test, old, child),
-                           daemon=True)
-        proc.start()
-        child.close()
-        with self._lock:
-            self._child = proc
-        result: tuple[bytes | None, str] = (None, "retraining stopped")
-        try:
-            while not self._stop.is_set():
-                if parent.poll(0.2):
-                    result = parent.recv()
-                    break
-                if not proc.is_alive():
-                    result = (None, "retraining failed: the child process died")
-                    break
-        except EOFError:
-            result = (None, "retraining failed: the child process died")
-        finally:
-            if proc.is_alive() and self._stop.is_set():
-                proc.terminate()
-            proc.join(5)
-        data, message = result
-        model = None
-        if data is not None and not self._stop.is_set():
-            from .persist import model_from_bytes, write_atomically
+                 old: Any) -> None:
+        from .label_retrain import retrain_in_child
+        from .persist import write_atomically
 
-            model = model_from_bytes(data)
+        model, data, message = retrain_in_child(self.params, train, test, old, self._stop)
+        if data is not None and not self._stop.is_set():
             write_atomically(self.out_dir / MODEL_NAME, data)
         with self._lock:
-            if model is not None:
+            if model is not None and not self._stop.is_set():
                 self.model = model
                 self.round += 1
             self.message = message
             self.retraining = False
-            self._child = None
         self._wake.set()
 
     def wait_retrained(self, timeout: float = 120.0) -> bool:

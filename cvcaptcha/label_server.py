@@ -28,11 +28,13 @@ import webbrowser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import CvCaptchaError, DatasetError, LabelError
-from .label import MODEL_NAME, LabelSession
+
+if TYPE_CHECKING:  # imported when used: ``cvcaptcha --help`` stays quick
+    from .label import LabelSession
 
 #: Largest request body accepted, in bytes: an answer is a few dozen.
 MAX_BODY = 10_000
@@ -165,7 +167,7 @@ class LabelHTTPServer(ThreadingHTTPServer):
         """Print a progress line now and then (every 25 answers)."""
         if not self.progress:
             return
-        prog = self.session.state()["progress"]
+        prog = self.session.progress()
         if prog["answered"] % 25 == 0:
             print(f"{prog['answered']}/{prog['total']} labelled", file=sys.stderr, flush=True)
 
@@ -183,7 +185,7 @@ def run(session: LabelSession, host: str = "127.0.0.1", port: int = 8765,
         open_browser: bool = True) -> None:
     """Serve ``session`` until Ctrl-C, opening the page in the browser."""
     server = LabelHTTPServer(session, host, port, progress=True)
-    prog = session.state()["progress"]
+    prog = session.progress()
     print(f"labelling {prog['total']} captchas ({prog['answered']} done) at {server.url} "
           "(Ctrl-C stops; run the same command again to resume)", flush=True)
     if open_browser:
@@ -197,6 +199,7 @@ def run(session: LabelSession, host: str = "127.0.0.1", port: int = 8765,
 # -- the ``label`` verb ------------------------------------------------------
 def _label(args: argparse.Namespace) -> int:
     from .errors import ConfigError
+    from .label import MODEL_NAME, LabelSession
     from .persist import load_model
 
     if args.retrain_every < 0 or not 0 <= args.port < 65536:
@@ -210,14 +213,14 @@ def _label(args: argparse.Namespace) -> int:
         print(f"pre-filling with {kept}, retrained by an earlier session", flush=True)
     session = LabelSession(args.images_dir, args.output, model, retrain_every=args.retrain_every)
     start_time = time.monotonic()
-    before = session.state()["progress"]["answered"]
+    before = session.progress()["answered"]
     try:
         run(session, args.host, args.port, open_browser=args.open)
     except KeyboardInterrupt:
         pass
     finally:
         session.close()
-    prog = session.state()["progress"]
+    prog = session.progress()
     print(f"\n{prog['answered'] - before} answers in {time.monotonic() - start_time:.0f} s; "
           f"{prog['answered']}/{prog['total']} labelled in {args.output} "
           f"(log: labels.csv); {prog['left']} left")
