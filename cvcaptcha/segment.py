@@ -31,119 +31,29 @@ from collections.abc import Callable
 from typing import ClassVar
 
 import cv2
-import numba
 import numpy as np
 
+from .columns import (
+    all_gaps,
+    edges_to_cuts,
+    equal_cuts,
+    pitches,
+    smoothed_ink,
+    text_extent,
+)
 from .errors import ConfigError
+from .paths import (
+    add_margins,
+    candidate_slices,
+    dp_cuts,
+    intervals_around,
+    moved_centres,
+    viterbi,
+    viterbi_points,
+)
 
 #: ``scorer(mask, intervals) -> (len(intervals), n_chars)`` log-scores.
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-#: A column whose ink is below this fraction of the height counts as a gap
-#: between characters: thinner than any stroke seen side on, but noise lines pass.
-GAP_FRAC: float = 0.12
-
-
-def column_ink(mask: np.ndarray) -> np.ndarray:
-    """Ink pixels per column.
-
-    Examples
-    --------
-    >>> column_ink(np.eye(3, dtype=np.uint8)).tolist()
-    [1, 1, 1]
-    """
-    return mask.sum(axis=0, dtype=np.int32)
-
-
-def text_extent(mask: np.ndarray, min_frac: float = 0.1) -> tuple[int, int]:
-    """Columns ``[x0, x1)`` that hold the text.
-
-    A column counts when at least ``min_frac`` of the height is ink, which
-    ignores thin noise lines running past the text.
-
-    Examples
-    --------
-    >>> m = np.zeros((10, 20), np.uint8); m[:, 5:9] = 1
-    >>> text_extent(m)
-    (5, 9)
-    """
-    mask = np.ascontiguousarray(mask)
-    x0, x1 = _extent(mask, max(1.0, min_frac * mask.shape[0]))
-    if x0 < 0:  # no column holds that much ink: the columns with any
-        x0, x1 = _extent(mask, 1.0)
-    return (int(x0), int(x1)) if x0 >= 0 else (0, mask.shape[1])
-
-
-@numba.njit(cache=True, nogil=True)
-def _extent(mask: np.ndarray, least: float) -> tuple[int, int]:  # pragma: no cover - compiled
-    """First and one past the last column with at least ``least`` ink pixels,
-    ``(-1, -1)`` if none: one compiled pass, where numpy needs five calls
-    that cost more than the pass on a captcha."""
-    ink = np.zeros(mask.shape[1], np.int64)
-    for row in mask:
-        for x in range(len(row)):
-            ink[x] += row[x] != 0
-    first = last = -1
-    for x in range(len(ink)):
-        if ink[x] >= least:
-            last = x
-            if first < 0:
-                first = x
-    return first, last + 1 if last >= 0 else -1
-
-
-def equal_cuts(x0: int, x1: int, n_chars: int) -> np.ndarray:
-    """Split ``[x0, x1)`` into ``n_chars`` intervals of (nearly) equal width.
-
-    Examples
-    --------
-    >>> equal_cuts(0, 10, 2).tolist()
-    [[0, 5], [5, 10]]
-    """
-    x1 = max(x1, x0 + n_chars)
-    edges = np.round(np.linspace(x0, x1, n_chars + 1)).astype(int)
-    return np.stack([edges[:-1], edges[1:]], axis=1)
-
-
-def edges_to_cuts(edges: np.ndarray) -> np.ndarray:
-    """Consecutive edges ``e0 < e1 < ...`` to ``(n, 2)`` intervals.
-
-    Examples
-    --------
-    >>> edges_to_cuts(np.array([0, 3, 7])).tolist()
-    [[0, 3], [3, 7]]
-    """
-    edges = np.asarray(edges, dtype=int)
-    return np.stack([edges[:-1], edges[1:]], axis=1)
-
-
-def smoothed_ink(mask: np.ndarray) -> np.ndarray:
-    """Column ink as a fraction of the height, lightly smoothed.
-
-    Smoothing over three columns keeps a one-column gap from winning over a
-    slightly wider, more convincing one.
-    """
-    ink = column_ink(mask).astype(float) / mask.shape[0]
-    return np.convolve(ink, [0.25, 0.5, 0.25], mode="same")
-
-
-def _pitches(cuts: np.ndarray) -> np.ndarray:
-    """Distances between neighbouring character centres (the width of a lone character).
-
-    Examples
-    --------
-    >>> _pitches(np.array([[0, 10], [10, 20], [22, 30]])).tolist()
-    [10.0, 11.0]
-    """
-    centres = cuts.mean(axis=1)
-    return np.diff(centres) if len(centres) > 1 else (cuts[:, 1] - cuts[:, 0]).astype(float)
-
-
-def _all_gaps(ink: np.ndarray, cuts: np.ndarray) -> bool:
-    """Whether every inner edge of ``cuts`` falls on a gap column."""
-    inner = cuts[1:, 0]
-    inner = inner[inner < len(ink)]
-    return bool(np.all(ink[inner] < GAP_FRAC))
 
 
 class Segmenter:
@@ -187,7 +97,7 @@ class Segmenter:
         in pixels, spreads floored like the width's), which a strategy may use
         to keep a path from starting or ending a character early or late.
         """
-        self.set_widths(np.concatenate([_pitches(c) for c in cuts]))
+        self.set_widths(np.concatenate([pitches(c) for c in cuts]))
         centres = [c.mean(axis=1) for c in cuts]
         extents = np.array([text_extent(m) for m in masks], dtype=float)
         heads = np.array([c[0] for c in centres]) - extents[:, 0]
@@ -266,41 +176,7 @@ class Projection(Segmenter):
             edges.append(lo + int(np.argmin(ink[lo:hi])) if hi > lo else int(e))
         edges.append(x1)
         cuts = edges_to_cuts(np.array(edges))
-        return cuts, _all_gaps(ink, cuts)
-
-
-def dp_cuts(
-    ink: np.ndarray, x0: int, x1: int, n_chars: int, mean: float, std: float, weight: float
-) -> np.ndarray:
-    """Edges minimising ink crossed by the inner cuts plus a width penalty.
-
-    Dynamic programming over every column of ``[x0, x1]``: cost of a path is
-    the ink under its ``n_chars - 1`` inner cuts plus ``weight`` times the
-    squared z-score of each character width.
-
-    Returns
-    -------
-    ndarray of int, shape (n_chars + 1,)
-        The edges, ``x0`` first and ``x1`` last.
-    """
-    span = x1 - x0
-    pos = np.arange(span + 1)
-    gap = pos[None, :] - pos[:, None]  # gap[i, j] = width from cut i to cut j
-    trans = weight * ((gap - mean) / std) ** 2
-    trans[gap < 1] = np.inf
-    local = ink[x0:x1 + 1]
-    local = np.pad(local, (0, span + 1 - len(local)))
-    cost = np.full(span + 1, np.inf)
-    cost[0] = 0.0
-    back = np.zeros((n_chars, span + 1), dtype=int)
-    for k in range(1, n_chars + 1):
-        total = cost[:, None] + trans
-        back[k - 1] = np.argmin(total, axis=0)
-        cost = total[back[k - 1], pos] + (local if k < n_chars else 0.0)
-    edges = [span]
-    for k in range(n_chars - 1, -1, -1):
-        edges.append(back[k, edges[-1]])
-    return np.array(edges[::-1]) + x0
+        return cuts, all_gaps(ink, cuts)
 
 
 class DynamicProgramming(Segmenter):
@@ -329,7 +205,7 @@ def _dp_status(
     ink = smoothed_ink(mask)
     mean, std = seg.width_prior(x0, x1, n_chars)
     cuts = edges_to_cuts(dp_cuts(ink, x0, x1, n_chars, mean, std, weight))
-    return cuts, _all_gaps(ink, cuts)
+    return cuts, all_gaps(ink, cuts)
 
 
 class Components(Segmenter):
@@ -403,87 +279,6 @@ def _split_at_valleys(ink: np.ndarray, a: int, b: int, pieces: int) -> np.ndarra
     return edges_to_cuts(np.array(cuts))
 
 
-def candidate_slices(
-    x0: int, x1: int, mean: float, std: float, step: float, slack: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The segmentation lattice: candidate edges and the slices between them.
-
-    Edges lie on a grid of ``step`` pixels over ``[x0 - slack, x1 + slack]``;
-    a slice joins two edges whose distance is a plausible width (within three
-    spreads of the mean, and at least a third of it).
-
-    Returns
-    -------
-    edges : ndarray of int, shape (e,)
-    pairs : ndarray of int, shape (m, 2)
-        Indices into ``edges`` of each slice's left and right edge.
-    widths : ndarray of float, shape (m,)
-    """
-    lo, hi = x0 - slack, x1 + slack
-    count = max(2, int(round((hi - lo) / step)) + 1)
-    edges = np.unique(np.round(np.linspace(lo, hi, count)).astype(int))
-    width = edges[None, :] - edges[:, None]
-    ok = (width >= max(1.0, mean - 3 * std, mean / 3)) & (width <= mean + 3 * std)
-    left, right = np.nonzero(ok)
-    return edges, np.stack([left, right], axis=1), width[left, right].astype(float)
-
-
-def viterbi(
-    scores: np.ndarray,
-    pairs: np.ndarray,
-    n_edges: int,
-    starts: np.ndarray,
-    ends: np.ndarray,
-) -> np.ndarray | None:
-    """Best path of ``n_chars`` consecutive slices through the lattice.
-
-    Parameters
-    ----------
-    scores : ndarray, shape (m, n_chars)
-        Score of slice ``j`` as character ``k`` (higher is better).
-    pairs : ndarray of int, shape (m, 2)
-        Left and right edge index of each slice.
-    n_edges : int
-    starts, ends : ndarray of bool, shape (n_edges,)
-        Edges where the first slice may begin and the last may end.
-
-    Returns
-    -------
-    ndarray of int, shape (n_chars,) or None
-        Indices of the chosen slices, or None if no path exists.
-
-    Examples
-    --------
-    >>> pairs = np.array([[0, 1], [1, 2], [0, 2]])
-    >>> scores = np.array([[0.0, -5], [-5, 0.0], [-1, -1]])
-    >>> ok = np.array([True, False, False]), np.array([False, False, True])
-    >>> viterbi(scores, pairs, 3, *ok).tolist()
-    [0, 1]
-    """
-    n_chars = scores.shape[1]
-    best = np.where(starts, 0.0, -np.inf)
-    back = np.full((n_chars, n_edges), -1)
-    order = np.argsort(pairs[:, 1], kind="stable")
-    left, right = pairs[order, 0], pairs[order, 1]
-    for k in range(n_chars):
-        total = best[left] + scores[order, k]
-        new = np.full(n_edges, -np.inf)
-        np.maximum.at(new, right, total)
-        hit = (total == new[right]) & np.isfinite(total)
-        back[k, right[hit]] = order[hit]
-        best = new
-    final = np.where(ends, best, -np.inf)
-    if not np.isfinite(final.max()):
-        return None
-    path = []
-    edge = int(np.argmax(final))
-    for k in range(n_chars - 1, -1, -1):
-        j = int(back[k, edge])
-        path.append(j)
-        edge = int(pairs[j, 0])
-    return np.array(path[::-1])
-
-
 class Lattice(Segmenter):
     """Classifier-guided segmentation: recognise and segment together.
 
@@ -543,128 +338,6 @@ class Lattice(Segmenter):
         return intervals[path], True
 
 
-def viterbi_points(
-    scores: np.ndarray, positions: np.ndarray, mean: float, std: float, weight: float
-) -> np.ndarray | None:
-    """Best ``n_chars`` increasing positions: total score minus a pitch penalty.
-
-    Parameters
-    ----------
-    scores : ndarray, shape (m, n_chars)
-        Score of candidate position ``j`` as character ``k`` (higher is better).
-    positions : ndarray, shape (m,)
-        Increasing candidate centres, in pixels.
-    mean, std : float
-        Prior of the distance between neighbouring character centres.
-    weight : float
-        Weight of the prior's squared z-score.
-
-    Returns
-    -------
-    ndarray of int, shape (n_chars,) or None
-        Indices of the chosen positions, or None if there are too few.
-
-    Examples
-    --------
-    >>> scores = np.log([[0.9, 0.1], [0.5, 0.5], [0.1, 0.9]])
-    >>> viterbi_points(scores, np.array([0.0, 5, 10]), 10.0, 2.0, 1.0).tolist()
-    [0, 2]
-    """
-    m, n_chars = scores.shape
-    if m < n_chars:
-        return None
-    path = _viterbi_points_kernel(
-        np.ascontiguousarray(scores, dtype=np.float64),
-        np.ascontiguousarray(positions, dtype=np.float64),
-        float(mean), float(std), float(weight),
-    )
-    return path if path[0] >= 0 else None
-
-
-@numba.njit(cache=True, nogil=True)
-def _viterbi_points_kernel(
-    scores: np.ndarray, positions: np.ndarray, mean: float, std: float, weight: float
-) -> np.ndarray:  # pragma: no cover - compiled; tested through viterbi_points
-    """:func:`viterbi_points`'s dynamic programme, compiled: a captcha's few
-    dozen candidates cost microseconds instead of a hundred small numpy calls.
-    Returns the path, or ``-1`` everywhere when no increasing path exists. Ties
-    go to the lowest index, as with ``argmax``."""
-    m, n_chars = scores.shape
-    best = scores[:, 0].copy()
-    new = np.empty(m)
-    back = np.zeros((n_chars, m), np.int64)
-    for k in range(1, n_chars):
-        for j in range(m):
-            top, arg = -np.inf, 0
-            for i in range(j):  # positions increase: only earlier ones may precede
-                z = (positions[j] - positions[i] - mean) / std
-                total = best[i] + -weight * 0.5 * z ** 2
-                if total > top:
-                    top, arg = total, i
-            back[k, j] = arg
-            new[j] = top + scores[j, k]
-        best[:] = new
-    path = np.full(n_chars, -1, np.int64)
-    end = np.argmax(best)
-    if not np.isfinite(best[end]):
-        return path
-    path[n_chars - 1] = end
-    for k in range(n_chars - 1, 0, -1):
-        path[k - 1] = back[k, path[k]]
-    return path
-
-
-@numba.njit(cache=True, nogil=True)
-def _add_margins(
-    scores: np.ndarray, centres: np.ndarray, x0: float, x1: float,
-    head: float, head_std: float, tail: float, tail_std: float, weight: float,
-) -> None:  # pragma: no cover - compiled; tested through Window
-    """Add the margin prior's log-density to the first and last characters'
-    ``scores`` (in place): where a first centre sits ``head`` (spread
-    ``head_std``) right of ``x0``, a last one ``tail`` left of ``x1``."""
-    for j in range(len(centres)):
-        scores[j, 0] -= weight * 0.5 * ((centres[j] - x0 - head) / head_std) ** 2
-    last = scores.shape[1] - 1
-    for j in range(len(centres)):
-        scores[j, last] -= weight * 0.5 * ((x1 - centres[j] - tail) / tail_std) ** 2
-
-
-@numba.njit(cache=True, nogil=True)
-def _intervals_around(
-    centres: np.ndarray, half: float
-) -> np.ndarray:  # pragma: no cover - compiled; tested through Window
-    """``[round(c - half), round(c + half)]`` for each centre (half to even, as
-    numpy rounds), in one compiled pass instead of five numpy calls."""
-    out = np.empty((len(centres), 2), np.int64)
-    for i in range(len(centres)):
-        out[i, 0] = round(centres[i] - half)
-        out[i, 1] = round(centres[i] + half)
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _moved_centres(
-    centres: np.ndarray, stride: int, reach: int
-) -> np.ndarray:  # pragma: no cover - compiled; tested through Window
-    """Every ``centres[k] + stride * j`` for ``|j| <= reach``, sorted, without
-    repeats: what ``np.unique`` gives, in one compiled pass (its sort and
-    masks cost more than recentring's other arithmetic)."""
-    moved = np.empty(len(centres) * (2 * reach + 1))
-    n = 0
-    for k in range(len(centres)):
-        for j in range(-reach, reach + 1):
-            moved[n] = centres[k] + stride * j
-            n += 1
-    moved.sort()
-    out = np.empty_like(moved)
-    size = 0
-    for value in moved:
-        if size == 0 or value != out[size - 1]:
-            out[size] = value
-            size += 1
-    return out[:size]
-
-
 class Window(Segmenter):
     """Classifier-guided segmentation with characters as points, not slices.
 
@@ -686,26 +359,22 @@ class Window(Segmenter):
         Weight of the pitch prior's log-density (``-z**2 / 2`` per step
         between neighbouring centres) against the scorer's log-probabilities.
         Above 1 the learned pitch counts for more than a Gaussian would give
-        it: on Kaggle (seeds 0-2) 0.5 / 1 / 2 / 4 read 0.952 / 0.962 / 0.966 /
-        0.960 of the held-out captchas. A family with an irregular pitch
-        learns a wide spread, which weakens the prior by itself.
+        it (figures: ``docs/experiments.md``). A family with an irregular
+        pitch learns a wide spread, which weakens the prior by itself.
     margin_weight : float
         Weight of the margin prior's log-density (learned by
         :meth:`~Segmenter.learn_cuts`: where the first and last centres sit
         inside the text extent) on the first and last centres; a path that
         starts or ends a character early, reading noise as a glyph, then
         loses. 0 (or a segmenter never given aligned cuts): no margin prior.
-        On five Kaggle splits (the same trained models) 0 / 0.5 / 1 / 2 / 4
-        read 0.959 / 0.964 / 0.964 / 0.961 / 0.956 of the held-out captchas.
     fallback_weight : float
         Width-prior weight of the :class:`DynamicProgramming` fallback.
     recentre_span : float
         How far :meth:`recentre` may move each centre, as a fraction of the
         learned pitch; 0: no recentring. The recognizer recentres only a
-        captcha with a character it reads unsurely (see its ``shift_below``;
-        about a third of Kaggle's). The default 0.25 (three windows a
-        character with the default step): on five Kaggle splits, the same
-        models, 0.980 of the held-out captchas against 0.971 without.
+        captcha with a character it reads unsurely (see its ``shift_below``).
+        The default 0.25 gives three windows a character with the default
+        ``recentre_step`` (figures: ``docs/benchmarks.md``).
     recentre_step : float
         Spacing of :meth:`recentre`'s candidates, as a fraction of the
         learned pitch (at least one pixel).
@@ -737,7 +406,7 @@ class Window(Segmenter):
         lo = x0 + mean * (0.5 - self.slack)
         hi = max(lo, x1 - mean * (0.5 - self.slack))
         centres = np.arange(lo, hi + 1e-9, max(1.0, self.step * mean))
-        return centres, _intervals_around(centres, mean / 2), mean, std
+        return centres, intervals_around(centres, mean / 2), mean, std
 
     def lattice(self, mask: np.ndarray, n_chars: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate windows ``(intervals, pairs, widths)``: one pitch-wide
@@ -794,8 +463,8 @@ class Window(Segmenter):
         mean, std = self.width_prior(*extent, len(cuts))
         stride = max(1, round(self.recentre_step * mean))
         reach = round(self.recentre_span * mean / stride)
-        centres = _moved_centres(cuts.sum(axis=1) / 2, stride, reach)
-        intervals = _intervals_around(centres, mean / 2)
+        centres = moved_centres(cuts.sum(axis=1) / 2, stride, reach)
+        intervals = intervals_around(centres, mean / 2)
         path = self._best_path(mask, extent, (mean, std), centres, intervals, scorer)
         return cuts if path is None else np.maximum(intervals[path], 0)
 
@@ -812,7 +481,7 @@ class Window(Segmenter):
         scores = np.array(scorer(mask, intervals), dtype=float)
         margins = getattr(self, "margins_", None)
         if margins is not None and self.margin_weight:
-            _add_margins(scores, centres, x0, x1, *margins, self.margin_weight)
+            add_margins(scores, centres, x0, x1, *margins, self.margin_weight)
         return viterbi_points(scores, centres, mean, std, self.pitch_weight)
 
 

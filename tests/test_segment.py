@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cvcaptcha.columns import text_extent
 from cvcaptcha.errors import ConfigError
 from cvcaptcha.segment import (
     SEGMENTERS,
@@ -14,11 +15,7 @@ from cvcaptcha.segment import (
     Lattice,
     Projection,
     Window,
-    candidate_slices,
     make_segmenter,
-    text_extent,
-    viterbi,
-    viterbi_points,
 )
 
 H = 40
@@ -98,23 +95,6 @@ def test_components_ignores_noise_line_extent() -> None:
     assert cuts[-1, 1] <= STARTS[-1] + 20  # not stretched to the line's end
 
 
-def test_candidate_slices_respect_width_prior() -> None:
-    edges, pairs, widths = candidate_slices(0, 100, 20.0, 2.0, 2.0, 5.0)
-    assert edges.min() <= -4 and edges.max() >= 104
-    assert np.all(widths >= 14) and np.all(widths <= 26)
-    assert np.allclose(edges[pairs[:, 1]] - edges[pairs[:, 0]], widths)
-
-
-def test_viterbi_finds_best_consecutive_path() -> None:
-    pairs = np.array([[0, 1], [1, 2], [0, 2], [2, 3], [1, 3]])
-    scores = np.array([[0.0, 0], [0, -1], [-3, -3], [-9, 0], [-1, -1]])
-    starts = np.array([True, False, False, False])
-    ends = np.array([False, False, False, True])
-    assert viterbi(scores, pairs, 4, starts, ends).tolist() == [0, 4]
-    assert viterbi(scores[:, :1].repeat(3, axis=1), pairs, 4, starts, ends).tolist() == [0, 1, 3]
-    assert viterbi(scores, pairs, 4, starts, np.zeros(4, bool)) is None
-
-
 def test_lattice_with_fake_scorer_picks_known_best_cuts() -> None:
     mask = np.zeros((H, 160), np.uint8)
     mask[8:32, 10:130] = 1  # one solid bar: ink gives no hint where to cut
@@ -146,15 +126,6 @@ def test_fit_learns_width_and_spread() -> None:
 def test_unknown_segmenter_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="choose from"):
         make_segmenter("nope")
-
-
-def test_viterbi_points_trades_scores_against_pitch() -> None:
-    positions = np.array([0.0, 10, 12, 20])
-    scores = np.zeros((4, 3))
-    scores[2, 1] = 1.0  # slightly better middle character, but off the pitch
-    assert viterbi_points(scores, positions, 10.0, 1.0, 1.0).tolist() == [0, 1, 3]
-    assert viterbi_points(scores, positions, 10.0, 1.0, 0.0).tolist() == [0, 2, 3]
-    assert viterbi_points(scores[:2], positions[:2], 10.0, 1.0, 1.0) is None
 
 
 def test_window_with_fake_scorer_centres_on_characters() -> None:
