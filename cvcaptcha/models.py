@@ -55,6 +55,22 @@ def _softmax_rows(logits: np.ndarray) -> np.ndarray:  # pragma: no cover - compi
     return out
 
 
+def by_class(proba: np.ndarray, classes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Probabilities with one column per class ``0..n_classes-1``: a model that
+    never saw some class in training gives it zero.
+
+    Examples
+    --------
+    >>> by_class(np.array([[0.25, 0.75]]), np.array([0, 2]), 3).tolist()
+    [[0.25, 0.0, 0.75]]
+    """
+    if len(classes) == n_classes:  # every class seen: the usual case, no copy
+        return proba
+    full = np.zeros((len(proba), n_classes), proba.dtype)
+    full[:, classes] = proba
+    return full
+
+
 class CappedPCA(TransformerMixin, BaseEstimator):
     """PCA to at most ``n_components`` dimensions.
 

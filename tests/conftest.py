@@ -44,3 +44,25 @@ def fast_model(synth_dir: Path):
 
     data = load_dataset(synth_dir)
     return CaptchaRecognizer(**FAST).fit(data.images, data.labels)
+
+
+@pytest.fixture(scope="session")
+def fitted(synth_dir: Path):
+    """The default window recipe (recentring, four nets) fitted on 80 synthetic
+    captchas, one moved copy per character: shared by the tests of the reading
+    stages (never modify it; copy it first)."""
+    from cvcaptcha import CaptchaRecognizer, load_dataset
+
+    data = load_dataset(synth_dir)
+    return CaptchaRecognizer(segmenter="window", align_rounds=1, augment=1).fit(
+        data.images[:80], data.labels[:80]
+    )
+
+
+@pytest.fixture(scope="session")
+def synth_preps(fitted, synth_test_dir: Path) -> list:
+    """The first 20 test captchas prepared by the ``fitted`` model's front end."""
+    from cvcaptcha import load_dataset
+    from cvcaptcha.prepare import prepare_all
+
+    return prepare_all(load_dataset(synth_test_dir).images[:20], fitted.front_params())

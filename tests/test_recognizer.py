@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import numpy as np
@@ -10,16 +9,10 @@ import pytest
 from sklearn.base import clone
 
 from cvcaptcha import CaptchaRecognizer, Prediction, load_dataset, load_model, save_model
+from cvcaptcha.auto import AUTO_SEGMENTERS
 from cvcaptcha.errors import ConfigError, LabelError
-from cvcaptcha.recognizer import (
-    AUTO_SEGMENTERS,
-    PREPARED_VERSION,
-    _seen_rows,
-    evaluate,
-    prepare_all,
-    stroke_variant,
-    warp_variant,
-)
+from cvcaptcha.locate import locate
+from cvcaptcha.recognizer import evaluate
 from cvcaptcha.segment import segmenter_name
 
 
@@ -46,14 +39,6 @@ def test_fit_rejects_inconsistent_labels() -> None:
         CaptchaRecognizer().fit([img, img], ["ab", "abc"])
     with pytest.raises(LabelError):
         CaptchaRecognizer().fit([img, img], ["aa", "aa"])
-
-
-@pytest.fixture(scope="module")
-def fitted(synth_dir: Path) -> CaptchaRecognizer:
-    data = load_dataset(synth_dir)
-    return CaptchaRecognizer(segmenter="window", align_rounds=1, augment=1).fit(
-        data.images[:80], data.labels[:80]
-    )
 
 
 def test_default_recipe_learns_family_and_reads_better_than_chance(
@@ -113,17 +98,6 @@ def test_memory_caches_the_front_end_without_changing_results(
     assert len(again.predict(images[:5])) == 5
 
 
-def test_front_end_cache_is_keyed_by_the_version_of_prepared_captchas(tmp_path: Path) -> None:
-    from joblib import Memory
-
-    images = [np.full((40, 120), 255, np.uint8)]
-    params = CaptchaRecognizer().front_params()
-    cached = Memory(tmp_path, verbose=0).cache(prepare_all)
-    cached(images, params)
-    assert cached.check_call_in_cache(images, params, version=PREPARED_VERSION)
-    assert not cached.check_call_in_cache(images, params, version=PREPARED_VERSION - 1)
-
-
 def test_char_features_feed_the_classifier(fitted: CaptchaRecognizer, synth_test_dir: Path) -> None:
     test = load_dataset(synth_test_dir)
     one_read = clone(fitted).set_params(shift_reads=0, locator_weight=0.0)  # the reader alone
@@ -137,117 +111,6 @@ def test_char_features_feed_the_classifier(fitted: CaptchaRecognizer, synth_test
         chars = classes[classes < len(fitted.alphabet_)]
         best = chars[proba[:, classes < len(fitted.alphabet_)].argmax(axis=1)]
         assert "".join(fitted.alphabet_[i] for i in best) == text
-
-
-def test_shift_reads_average_the_reader_over_windows_moved_sideways(
-    fitted: CaptchaRecognizer, synth_test_dir: Path
-) -> None:
-    test = load_dataset(synth_test_dir).images[:10]
-    width = fitted.segmenter_.char_width_
-    offsets = fitted._read_offsets()
-    assert len(offsets) == 2 * fitted.shift_reads + 1 and 0 in offsets
-    np.testing.assert_array_equal(offsets, -offsets[::-1])
-    assert abs(offsets).max() == round(fitted.shift_span * width)
-    one_read = clone(fitted).set_params(shift_reads=0)
-    one_read.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
-    assert list(one_read._read_offsets()) == [0]
-    many = [p.char_confidences for p in fitted.predict_details(test)]
-    one = [p.char_confidences for p in one_read.predict_details(test)]
-    assert not np.allclose(many, one)  # the moved reads count
-
-
-
-@pytest.mark.parametrize("below", [0.0, 0.95, 1.01])
-def test_moved_reads_are_taken_only_for_characters_read_less_surely_than_shift_below(
-    fitted: CaptchaRecognizer, synth_test_dir: Path, below: float
-) -> None:
-    preps = fitted._prepare(load_dataset(synth_test_dir).images[:10], "test")
-    cuts = [c for c, _ in fitted._segment(preps)]
-    model = clone(fitted).set_params(shift_below=below)
-    model.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
-    offsets = fitted._read_offsets()
-    weak_seen = sure_seen = 0
-    for prep, c, got in zip(preps, cuts, model._reads(preps, cuts)):
-        reads = [
-            fitted._class_proba(fitted._features(prep, np.clip(c + o, 0, prep.mask.shape[1])))
-            for o in offsets
-        ]
-        centred, averaged = reads[list(offsets).index(0)], np.mean(reads, axis=0)
-        weak = centred.max(axis=1) < below
-        np.testing.assert_allclose(got[~weak], centred[~weak], atol=1e-6)
-        np.testing.assert_allclose(got[weak], averaged[weak], atol=1e-6)
-        weak_seen, sure_seen = weak_seen + weak.sum(), sure_seen + (~weak).sum()
-    if below > 1:
-        assert sure_seen == 0
-    elif below == 0:
-        assert weak_seen == 0
-    else:
-        assert weak_seen and sure_seen  # both kinds occur, so both branches were checked
-
-
-def test_locator_weight_multiplies_the_reader_by_the_located_class_probabilities(
-    fitted: CaptchaRecognizer, synth_test_dir: Path
-) -> None:
-    preps = fitted._prepare(load_dataset(synth_test_dir).images[:10], "test")
-    reader_only = clone(fitted).set_params(locator_weight=0.0)
-    reader_only.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
-    tables = fitted._tables(preps)
-    changed = 0
-    for prep, table, (cuts, proba, _) in zip(preps, tables, fitted._read(preps)):
-        alone = reader_only._reads([prep], [cuts])[0]  # the reader alone at the same cuts
-        rows = fitted._starts(cuts, 0.2, len(table) - 1)
-        located = table[rows] / table[rows].sum(axis=1, keepdims=True)
-        expected = alone * located ** fitted.locator_weight
-        np.testing.assert_allclose(proba, expected / expected.sum(axis=1, keepdims=True), atol=1e-6)
-        changed += not np.allclose(proba, alone)
-    assert changed  # the locator's vote moves the probabilities
-    assert fitted._with_locator(alone, None, cuts) is alone  # no locator: the reader alone
-
-
-@pytest.mark.parametrize("kind", ["strokes", "warps"])
-def test_augmented_copies_are_cut_in_the_given_share_from_variants_of_the_captcha(
-    fitted: CaptchaRecognizer, synth_test_dir: Path, kind: str
-) -> None:
-    preps = fitted._prepare(load_dataset(synth_test_dir).images[:20], "test")
-    cuts = [c for c, _ in fitted._segment(preps)]
-    targets = np.zeros((len(preps), fitted.n_chars_), int)
-
-    def build(share: float) -> np.ndarray:
-        rng = np.random.default_rng(0)
-        return fitted._training_set(
-            preps, cuts, targets, rng, fitted._features, 4, reject=False, **{kind: share}
-        )[0]
-
-    # every window the captchas' own ink can give, at any position
-    every = np.arange(preps[0].ink.shape[1] + 1)
-    own = {
-        r.tobytes() for p in preps
-        for r in fitted._features(p, np.stack([every, every], axis=1))
-    }
-
-    def from_variants(X: np.ndarray) -> float:
-        return float(np.mean([r.tobytes() not in own for r in X]))
-
-    plain, mixed = build(0.0), build(0.5)
-    assert plain.shape == mixed.shape  # as many copies, some cut from variants
-    assert from_variants(plain) == 0.0
-    assert from_variants(mixed) == pytest.approx(0.5 * 4 / 5, abs=0.1)  # half the moved copies
-
-
-def test_variants_change_the_strokes_and_keep_the_geometry(fitted: CaptchaRecognizer) -> None:
-    image = np.full((40, 120), 255, np.uint8)
-    image[10:30, 20:24] = 0
-    image[10:30, 60:64] = 0
-    prep = fitted._prepare([image], "test")[0]
-    params = fitted.front_params()
-    thick, thin = stroke_variant(prep, params, 1), stroke_variant(prep, params, -1)
-    assert thick.ink.sum() > prep.ink.sum() > thin.ink.sum()
-    assert thick.hog.shape == prep.hog.shape and not np.allclose(thick.hog, prep.hog)
-    same = warp_variant(prep, params, 0.0, 1.0)
-    np.testing.assert_allclose(same.ink, prep.ink, atol=1e-6)
-    turned = warp_variant(prep, params, 90.0, 1.0)
-    assert turned.ink.shape == prep.ink.shape and set(np.unique(turned.mask)) <= {0, 1}
-    assert not np.allclose(turned.ink, prep.ink)
 
 
 def test_segmenter_params_reach_the_strategy_and_the_model_file(
@@ -302,72 +165,6 @@ def test_auto_segmenter_keeps_the_candidate_reading_more_held_out_captchas(
     assert rec.get_params()["segmenter"] == "auto"  # the parameter is left as given
 
 
-def test_guided_reading_recentres_unsure_captchas_with_the_reader(
-    fitted: CaptchaRecognizer, synth_test_dir: Path
-) -> None:
-    preps = fitted._prepare(load_dataset(synth_test_dir).images[:20], "test")
-    tables = fitted._tables(preps)
-    seg = fitted.segmenter_
-    assert seg.recentres  # the default recentres
-    for below in (0.0, fitted.shift_below, 1.01):
-        model = copy.deepcopy(fitted).set_params(shift_below=below)
-        recentred = moved = 0
-        for prep, table, (cuts, _) in zip(preps, tables, model._segment(preps, tables)):
-            located = seg.cut(prep.mask, fitted.n_chars_, fitted._scorer(table))
-            centred = model._class_proba(model._features(prep, located))
-            unsure = centred.max(axis=1).min() < below
-            expected = (
-                seg.recentre(prep.mask, located, model._reader_scorer(prep, table))
-                if unsure
-                else located
-            )
-            np.testing.assert_array_equal(cuts, expected)
-            recentred += unsure
-            moved += not np.array_equal(cuts, located)
-        if below == 0.0:
-            assert recentred == 0  # every captcha keeps the locator's path
-        if below > 1:
-            assert recentred == len(preps) and moved  # off the locator's coarse grid
-        # the reads of the recentred windows are the recentring's own, not read again,
-        # and a character still unsure is read at moved windows as well
-        for (cuts, proba, _), table, prep in zip(model._read(preps), tables, preps):
-            alone = model._reads([prep], [cuts])[0]
-            np.testing.assert_allclose(proba, model._with_locator(alone, table, cuts), atol=1e-5)
-    still = copy.deepcopy(fitted)
-    still.segmenter_.recentre_span = 0.0
-    assert not still.segmenter_.recentres
-    for prep, table, (cuts, _) in zip(preps, tables, still._segment(preps, tables)):
-        located = seg.cut(prep.mask, fitted.n_chars_, fitted._scorer(table))
-        np.testing.assert_array_equal(cuts, located)  # no recentring: the locator's path
-
-
-def test_recentring_reads_only_the_windows_not_read_yet(
-    fitted: CaptchaRecognizer, synth_test_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    prep = fitted._prepare(load_dataset(synth_test_dir).images[:1], "test")[0]
-    table = fitted._tables([prep])[0]
-    seg = fitted.segmenter_
-    located = seg.cut(prep.mask, fitted.n_chars_, fitted._scorer(table))
-    centred = fitted._class_proba(fitted._features(prep, located))
-    rows: list[int] = []
-    class_proba = CaptchaRecognizer._class_proba
-
-    def spy(self: CaptchaRecognizer, X: np.ndarray) -> np.ndarray:
-        rows.append(len(X))
-        return class_proba(self, X)
-
-    monkeypatch.setattr(CaptchaRecognizer, "_class_proba", spy)
-    known = {"intervals": located, "proba": centred}
-    fresh: dict[str, np.ndarray] = {}
-    reused = seg.recentre(prep.mask, located, fitted._reader_scorer(prep, table, None, known))
-    alone = seg.recentre(prep.mask, located, fitted._reader_scorer(prep, table, None, fresh))
-    np.testing.assert_array_equal(reused, alone)
-    np.testing.assert_array_equal(known["intervals"], fresh["intervals"])
-    np.testing.assert_allclose(known["proba"], fresh["proba"], atol=1e-5)
-    matched = int((_seen_rows(fresh["intervals"], located) >= 0).sum())
-    assert matched and rows == [len(fresh["intervals"]) - matched, len(fresh["intervals"])]
-
-
 def test_fit_retrains_the_reader_on_cuts_recentred_by_forced_alignment(
     synth_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -390,3 +187,28 @@ def test_fit_retrains_the_reader_on_cuts_recentred_by_forced_alignment(
     still = {"window": {"recentre_span": 0.0}}
     CaptchaRecognizer(segmenter="window", augment=1, segmenter_params=still).fit(images, labels)
     assert len(seen) == 1  # no recentring: the reader is trained once
+
+
+def test_reading_is_locate_then_moved_reads_then_the_locator_vote(
+    fitted: CaptchaRecognizer, synth_preps: list
+) -> None:
+    """The estimator's reading composes the stages' public pieces, nothing more."""
+    locator, reader = fitted._locator(), fitted._reader()
+    tables = [locator.table(p.hog) for p in synth_preps]
+    found = locate(
+        fitted.segmenter_, synth_preps, fitted.n_chars_, tables, locator, reader,
+        fitted.locator_weight,
+    )
+    for (cuts, proba, status), (c, s, centred), prep, table in zip(
+        fitted._read(synth_preps), found, synth_preps, tables
+    ):
+        np.testing.assert_array_equal(cuts, c)
+        assert status == s
+        alone = reader.moved([prep], [c], centred[None].copy())[0]
+        np.testing.assert_allclose(
+            proba, locator.vote(alone, table, c, fitted.locator_weight), atol=1e-6
+        )
+    texts = fitted._texts(synth_preps)
+    assert texts == ["".join(fitted.alphabet_[i] for i in p.argmax(axis=1))
+                     for _, p, _ in fitted._read(synth_preps)]
+
