@@ -198,6 +198,30 @@ def test_retraining_from_zero_labels_prefills_the_rest(images: Path, tmp_path: P
         session.close()
 
 
+def test_retraining_keeps_the_old_model_unless_the_new_one_reads_as_well(
+    synth_dir: Path, fast_model
+) -> None:
+    import multiprocessing
+
+    from cvcaptcha.label_retrain import _job
+    from cvcaptcha.persist import model_bytes
+
+    pairs = [(str(p), p.stem) for p in sorted(synth_dir.glob("*.png"))]
+
+    def run(train, test, old):
+        parent, child = multiprocessing.Pipe(duplex=False)
+        _job(dict(FAST), train, test, old, child)  # in this process: the child's work
+        return parent.recv()
+
+    old = model_bytes(fast_model)  # trained on all 120: a fit on 6 cannot beat it
+    data, message = run(pairs[:6], pairs[100:], old)
+    assert data is None and message.startswith("kept the old model"), message
+    data, message = run(pairs[:20], pairs[100:], None)
+    assert data is not None and message == "trained on 20 answers"
+    data, message = run([(pairs[0][0], "aaaa"), (pairs[1][0], "aaaa")], [], None)
+    assert data is None and "single character" in message
+
+
 # -- HTTP ---------------------------------------------------------------------
 @pytest.fixture
 def served(images: Path, tmp_path: Path, fast_model):
