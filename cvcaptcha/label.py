@@ -92,6 +92,21 @@ class Item:
     error: str | None = None
 
 
+def _valid_row(row: list[str]) -> bool:
+    """Whether a log row is whole and names a plain file of the labelled folder
+    (a hand-edited log must not make a session write elsewhere)."""
+    if len(row) != len(LOG_FIELDS) or row[2] not in ("accepted", "typed"):
+        return False
+    name = row[4]
+    if not name or Path(name).name != name or name.startswith(".") or "\\" in name:
+        return False
+    try:
+        check_label(row[1])
+    except LabelError:
+        return False
+    return True
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -183,7 +198,7 @@ class LabelSession:
                 )
             last: dict[str, list[str]] = {}
             for row in rows[1:]:
-                if len(row) == len(LOG_FIELDS) and row[2] in ("accepted", "typed"):
+                if _valid_row(row):
                     last.pop(row[0], None)  # keep log order of the last answer
                     last[row[0]] = row
             for source, row in last.items():

@@ -106,16 +106,19 @@ def test_resume_repairs_what_a_killed_session_left(images: Path, tmp_path: Path)
         item = session.state()["item"]
         session.answer(item["id"], "ab23")
     (out / "ab23.png").unlink()  # killed after logging, before the copy
-    with open(out / "labels.csv", "a") as fh:
+    victim = sorted(p.name for p in images.iterdir())[-1]
+    with open(out / "labels.csv", "a") as fh:  # a hand-edited row must not write elsewhere
+        fh.write(f"{victim},ab23,typed,2026-01-01T00:00:00+00:00,../evil.png,\n")
         fh.write("x.png,ab")  # killed in the middle of a row
     (out / ".label-1-2.tmp").write_bytes(b"half")
     with _session(images, out) as again:
         assert (out / "ab23.png").read_bytes() == (images / item["source"]).read_bytes()
-        assert not list(out.glob(".label-*.tmp"))
+        assert not list(out.glob(".label-*.tmp")) and not (tmp_path / "evil.png").exists()
+        assert again.progress()["answered"] == 1
         nxt = again.state()["item"]
         again.answer(nxt["id"], "cd23")
     rows = _rows(out)
-    assert [r["label"] for r in rows if r["how"]] == ["ab23", "cd23"]
+    assert [r["file"] for r in rows if r["how"]] == ["ab23.png", "../evil.png", "cd23.png"]
 
 
 def test_duplicate_labels_get_a_suffix_and_never_overwrite(images: Path, tmp_path: Path) -> None:
