@@ -24,8 +24,10 @@ from sklearn.linear_model import LogisticRegression
 
 from .features import window_scores
 from .models import by_class, softmax
-from .segment import Scorer
-from .windows import window_cells, window_starts
+from .prepare import Prepared
+from .segment import Scorer, Segmenter
+from .training import Misplaced, training_set
+from .windows import hog_windows, window_cells, window_starts
 
 #: The locator's window is a character plus this fraction of its width on each
 #: side: enough of the neighbours to tell a centred window from a straddling one.
@@ -94,6 +96,34 @@ def fit_locator(
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
     return model
+
+
+def train_locator(
+    preps: list[Prepared], cuts: list[np.ndarray], targets: np.ndarray,
+    rng: np.random.Generator, segmenter: Segmenter, n_classes: int, hog_cell: int,
+    hog_block: int, augment: int, spread: float, reject: int, overlap: float,
+    max_iter: int = 200, previous: LogisticRegression | None = None,
+) -> LogisticRegression:
+    """Train the locator on the HOG-map windows at the training captchas'
+    ``cuts`` (labels ``targets``), with ``augment`` moved copies of each within
+    ``spread`` pixels (one is enough to rank positions) and ``reject``
+    misplaced windows per captcha (among the ``segmenter``'s candidates,
+    overlapping no character by ``overlap``) as class ``n_classes``; see
+    :func:`fit_locator` for ``max_iter`` and ``previous``."""
+    width = segmenter.char_width_
+    n_chars = targets.shape[1]
+    misplaced: Misplaced | None = None
+    if reject:
+        def misplaced(p: Prepared, c: np.ndarray, r: np.random.Generator) -> np.ndarray:
+            candidates = segmenter.lattice(p.mask, n_chars)[0]
+            return misplaced_slices(candidates, c, reject, overlap, r)
+
+    X, y = training_set(
+        preps, cuts, targets, rng,
+        lambda p, c: hog_windows(p, c, width, LOCATOR_CONTEXT, hog_cell, hog_block),
+        augment, spread, misplaced=misplaced, reject_class=n_classes,
+    )
+    return fit_locator(X, y, max_iter, previous)
 
 
 @dataclass
