@@ -161,6 +161,9 @@ class LabelSession:
         self.retrain_every = retrain_every
         self.batch_size = batch_size
         self.model = model
+        #: whether ``model`` is the one the session was given (then a retrained model must
+        #: read the newest answers as well to replace it) rather than one it trained itself
+        self._given_model = model is not None
         self.round = 0
         self.params = params if params is not None else (
             model.get_params(deep=False) if model is not None else {}
@@ -478,7 +481,8 @@ class LabelSession:
                 return False
             pairs = [(str(self.out_dir / self.items[i].file), self.items[i].label)
                      for i in self._order]
-            old = self.model
+            old = self.model if self._given_model else None
+            # a model the session trained itself saw fewer answers: retrain on all of them
             test = pairs[-max(1, len(pairs) // 5):] if old is not None and len(pairs) > 1 else []
             train = pairs[: len(pairs) - len(test)]
             self.retraining = True
@@ -498,6 +502,7 @@ class LabelSession:
         with self._lock:
             if model is not None and not self._stop.is_set():
                 self.model = model
+                self._given_model = False
                 self.round += 1
             self.message = message
             self.retraining = False

@@ -1,11 +1,12 @@
 """Retraining the labelling session's model in a child process.
 
 A fit holds the GIL for long stretches; in the serving process it would slow
-every step of the page, so it runs in a spawned child. The newest fifth of the
-answers is held out when there is an old model, and the retrained model is
-kept only if it reads them at least as well: a model given by the user,
-trained on many more captchas, is not replaced by a weaker one fitted on the
-first hundred answers.
+every step of the page, so it runs in a spawned child. While the session's
+model is the one the user gave, the newest fifth of the answers is held out
+and the retrained model is kept only if it reads them at least as well: a
+model trained on many more captchas is not replaced by a weaker one fitted on
+the first hundred answers. A model the session trained itself is simply
+retrained on every answer.
 """
 
 from __future__ import annotations

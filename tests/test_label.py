@@ -225,6 +225,32 @@ def test_retraining_keeps_the_old_model_unless_the_new_one_reads_as_well(
     assert data is None and "single character" in message
 
 
+def test_only_a_given_model_is_guarded_by_held_out_answers(
+    images: Path, tmp_path: Path, fast_model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cvcaptcha.label_retrain
+
+    calls: list[tuple[int, int, bool]] = []
+
+    def fake(params, train, test, old, stop):  # a retrain that always succeeds at once
+        calls.append((len(train), len(test), old is not None))
+        return fast_model, None, "retrained"
+
+    monkeypatch.setattr(cvcaptcha.label_retrain, "retrain_in_child", fake)
+    session = LabelSession(images, tmp_path / "out", fast_model, retrain_every=5,
+                           params=dict(FAST), background=False)
+    try:
+        for _ in range(10):
+            item = session.state()["item"]
+            session.answer(item["id"], Path(item["source"]).stem)
+            assert session.wait_retrained(30)
+        # the user's model: the newest fifth held out to judge the retrained one;
+        # then the session's own model: retrained on every answer
+        assert calls == [(4, 1, True), (10, 0, False)]
+    finally:
+        session.close()
+
+
 # -- HTTP ---------------------------------------------------------------------
 @pytest.fixture
 def served(images: Path, tmp_path: Path, fast_model):
