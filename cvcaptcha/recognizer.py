@@ -9,6 +9,7 @@ character geometry.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,13 +25,15 @@ from .errors import ConfigError, LabelError
 from .features import check_features
 from .io import ImageLike, check_labels, read_image
 from .locate import align, locate, recentre_to_labels
-from .locator import LOCATOR_CONTEXT, Locator, fit_locator, misplaced_slices
+from .locator import Locator, train_locator
 from .models import make_classifier
 from .prepare import FRONT_PARAMS, Prepared, prepare_all
 from .reads import Reader
 from .segment import Segmenter, make_segmenter
-from .training import Misplaced, training_set
-from .windows import CharWindows, hog_windows
+from .selftrain import self_train
+from .selftrain import summary as rounds_summary
+from .training import training_set
+from .windows import CharWindows
 
 
 @dataclass
@@ -80,11 +83,9 @@ class CaptchaRecognizer(BaseEstimator):
         Name of a segmentation strategy in :data:`cvcaptcha.segment.SEGMENTERS`,
         or ``"auto"``. A guided strategy (``"window"``, ``"lattice"``) lets the
         classifier choose the cuts. ``"auto"`` tries each of
-        :data:`~cvcaptcha.auto.AUTO_SEGMENTERS` on a seeded split of the training set (at most
-        :data:`~cvcaptcha.auto.AUTO_SIZES` captchas to train and to validate on) and keeps the one
-        that reads more held-out captchas: touching glyphs at a steady pitch
-        favour ``"window"``, well separated glyphs at an irregular pitch
-        ``"components"``.
+        :data:`~cvcaptcha.auto.AUTO_SEGMENTERS` on a seeded split of the
+        training set (see :mod:`~cvcaptcha.auto`) and keeps the one that reads
+        more held-out captchas.
     segmenter_params : dict or None
         Constructor parameters of segmentation strategies, by strategy name,
         e.g. ``{"window": {"pitch_weight": 1.0}}``; a strategy not named
@@ -103,7 +104,8 @@ class CaptchaRecognizer(BaseEstimator):
     stroke_jitter : float
         Share of the reading classifier's ``augment`` copies cut from the
         captcha with its strokes one pixel thicker or thinner (half each, see
-        :func:`~cvcaptcha.prepare.stroke_variant`): pen width varies within a family. 0: off.
+        :func:`~cvcaptcha.prepare.stroke_variant`): pen width varies within a
+        family. 0: off.
     warp_jitter : float
         Share of the reading classifier's ``augment`` copies cut from the
         captcha turned and scaled at random (see
@@ -147,18 +149,30 @@ class CaptchaRecognizer(BaseEstimator):
         cut off by any partition, and seeing the edges of the neighbours helps
         the classifier tell a well placed slice from a misplaced one.
     features : str
-        ``"hogmap"`` (windows of one HOG map of the whole captcha's ink
-        levels, centred on each slice) or a crop feature kind in
+        What the reader reads in each window (see
+        :class:`~cvcaptcha.windows.CharWindows`): ``"ink"`` (the ink levels of
+        a window ``context`` wider than the character, scaled to
+        ``char_height`` x ``char_width``), ``"hogmap"`` (that window of one HOG
+        map of the whole captcha) or a crop feature kind in
         :data:`cvcaptcha.features.FEATURES` (``"hog"``, ``"pixels"``: computed
-        on each slice's ink cropped and scaled to ``char_height`` x ``char_width``).
+        on each slice of the binary mask, cropped and scaled).
     hog_orientations, hog_cell, hog_block : int
         HOG parameters (orientation bins, cell side in pixels, block side in cells).
     classifier : str or estimator
         A name from :data:`cvcaptcha.models.CLASSIFIERS` or an unfitted
         classifier with ``predict_proba``; its parameters are reachable as
         ``classifier__<param>``.
+    self_training_rounds : int
+        Rounds of self-training when ``fit`` is given unlabelled captchas (see
+        :mod:`~cvcaptcha.selftrain`); 0: unlabelled captchas are ignored.
+    self_training_precision : float
+        Each round keeps the unlabelled captchas read at least as surely as the
+        lowest confidence above which this share of held-out labelled reads
+        are right.
     random_state : int
-        Seed of the random choices made in training (jittered and reject slices).
+        Seed of the random choices made in training: the ``auto`` trial split,
+        moved copies, variants and reject windows (a classifier's own seed is
+        its ``classifier__random_state``).
     memory : None, str or joblib.Memory
         Cache of the front end (resizing, binarisation, HOG maps), keyed by the
         images and the front-end parameters, like scikit-learn's
@@ -176,9 +190,11 @@ class CaptchaRecognizer(BaseEstimator):
     segmenter_ : Segmenter
         The fitted segmentation strategy.
     classifier_ : estimator
-        The fitted character classifier. Trained on class indices: ``i`` is
-        ``alphabet_[i]``; with a guided segmenter and ``reject > 0`` there is
-        one more class, ``len(alphabet_)``, for misplaced slices.
+        The fitted reader, trained on class indices: ``i`` is ``alphabet_[i]``.
+    locator_coef_, locator_intercept_, locator_classes_ : ndarray
+        With a guided segmenter: the fitted locator as plain arrays (see
+        :class:`~cvcaptcha.locator.Locator`); its class ``len(alphabet_)`` is
+        the reject class of misplaced windows.
     image_shape_ : tuple of int
         Median (height, width) of the training images.
     scale_ : float
@@ -222,6 +238,8 @@ class CaptchaRecognizer(BaseEstimator):
         hog_cell: int = 4,
         hog_block: int = 2,
         classifier: Any = "tinymlp",
+        self_training_rounds: int = 3,
+        self_training_precision: float = 0.95,
         random_state: int = 0,
         memory: Any = None,
         verbose: bool = False,
@@ -252,6 +270,8 @@ class CaptchaRecognizer(BaseEstimator):
         self.hog_cell = hog_cell
         self.hog_block = hog_block
         self.classifier = classifier
+        self.self_training_rounds = self_training_rounds
+        self.self_training_precision = self_training_precision
         self.random_state = random_state
         self.memory = memory
         self.verbose = verbose
@@ -353,7 +373,10 @@ class CaptchaRecognizer(BaseEstimator):
         return tqdm(items, desc=desc, unit="img", leave=False)
 
     # -- training --------------------------------------------------------------
-    def fit(self, images: Sequence[ImageLike], labels: Sequence[str]) -> CaptchaRecognizer:
+    def fit(
+        self, images: Sequence[ImageLike], labels: Sequence[str],
+        unlabelled: Sequence[ImageLike] | None = None,
+    ) -> CaptchaRecognizer:
         """Learn geometry, alphabet, the locator and the reader.
 
         The classifiers first learn from the segmenter's own cuts. With a
@@ -369,6 +392,10 @@ class CaptchaRecognizer(BaseEstimator):
         images : sequence of arrays, paths or bytes
         labels : sequence of str
             The text of each captcha; all of one length.
+        unlabelled : sequence of arrays, paths or bytes, optional
+            Captchas of the same family without labels: those the model reads
+            surely enough join the training set, in ``self_training_rounds``
+            rounds (see :mod:`~cvcaptcha.selftrain`).
 
         Returns
         -------
@@ -393,6 +420,19 @@ class CaptchaRecognizer(BaseEstimator):
             )
             name = max(scores, key=scores.get)  # type: ignore[arg-type]
             summary["auto_captcha_accuracy"] = scores
+        if unlabelled is not None and len(unlabelled) and self.self_training_rounds:
+            extra = self._prepare(unlabelled, "prepare unlabelled")
+            kept, texts, done = self_train(
+                len(labels), len(extra), labels, *self._self_training(preps, labels, extra, name),
+                rounds=self.self_training_rounds, precision=self.self_training_precision,
+                random_state=self.random_state,
+                progress=(lambda line: print(line, file=sys.stderr)) if self.verbose else None,
+            )
+            preps, labels = preps + [extra[i] for i in kept], labels + texts
+            summary["self_training"] = {
+                "n_labelled": len(labels) - len(kept), "n_unlabelled": len(extra),
+                "added": len(kept), "rounds": rounds_summary(done),
+            }
         rounds = self._fit_prepared(preps, labels, name)
         self.fit_summary_ = {
             "n_images": len(labels),
@@ -417,6 +457,28 @@ class CaptchaRecognizer(BaseEstimator):
             return model._texts([preps[i] for i in val])
 
         return trial
+
+    def _self_training(
+        self, preps: list[Prepared], labels: list[str], extra: list[Prepared], name: str
+    ) -> tuple[Any, Any]:
+        """``fit`` and ``read`` for :func:`~cvcaptcha.selftrain.self_train`:
+        copies of this recipe with strategy ``name`` trained on labelled
+        ``preps`` and unlabelled ``extra`` captchas read as given texts."""
+
+        def fit(labelled: np.ndarray, pseudo: np.ndarray, texts: list[str]) -> Any:
+            model = clone(self).set_params(verbose=False)
+            model._fit_prepared(
+                [preps[i] for i in labelled] + [extra[i] for i in pseudo],
+                [labels[i] for i in labelled] + list(texts), name,
+            )
+            return model
+
+        def read(model: Any, labelled: np.ndarray, pseudo: np.ndarray) -> tuple[list[str], Any]:
+            found = model._read([preps[i] for i in labelled] + [extra[i] for i in pseudo])
+            texts = ["".join(model.alphabet_[i] for i in p.argmax(axis=1)) for _, p, _ in found]
+            return texts, np.array([np.prod(p.max(axis=1)) for _, p, _ in found])
+
+        return fit, read
 
     def _fit_prepared(self, preps: list[Prepared], labels: list[str], segmenter_name: str) -> int:
         """Fit on prepared captchas (labels already checked) with one named
@@ -462,27 +524,16 @@ class CaptchaRecognizer(BaseEstimator):
         self, preps: list[Prepared], cuts: list[np.ndarray], targets: np.ndarray,
         rng: np.random.Generator, previous: LogisticRegression | None = None,
     ) -> LogisticRegression:
-        """Train the locator on HOG-map windows at ``cuts`` (one moved copy per
-        character: the reader gets ``augment``) and on misplaced windows, and
+        """Train the locator (see :func:`~cvcaptcha.locator.train_locator`) and
         keep it as plain arrays (``locator_coef_``, ``locator_intercept_``,
         ``locator_classes_``); a ``previous`` locator is the warm start."""
-        width = self._char_width()
-        n_reject = int(round(self.reject * self.n_chars_))
-        misplaced: Misplaced | None = None
-        if n_reject:
-            def misplaced(p: Prepared, c: np.ndarray, r: np.random.Generator) -> np.ndarray:
-                candidates = self.segmenter_.lattice(p.mask, self.n_chars_)[0]
-                return misplaced_slices(candidates, c, n_reject, self.reject_overlap, r)
-
-        X, y = training_set(
-            preps, cuts, targets, rng,
-            lambda p, c: hog_windows(p, c, width, LOCATOR_CONTEXT, self.hog_cell, self.hog_block),
-            min(self.augment, 1), self.jitter * width,
-            misplaced=misplaced, reject_class=len(self.alphabet_),
+        model = train_locator(
+            preps, cuts, targets, rng, self.segmenter_, len(self.alphabet_), self.hog_cell,
+            self.hog_block, min(self.augment, 1), self.jitter * self._char_width(),
+            int(round(self.reject * self.n_chars_)), self.reject_overlap,
+            # a locator that only bootstraps an alignment round need not converge
+            max_iter=100 if previous is None and self.align_rounds else 200, previous=previous,
         )
-        # A locator that only bootstraps an alignment round need not converge.
-        max_iter = 100 if previous is None and self.align_rounds else 200
-        model = fit_locator(X, y, max_iter, previous)
         # C order: window_scores reads it as one row per (class, window column)
         self.locator_coef_ = np.ascontiguousarray(model.coef_, dtype=np.float32)
         self.locator_intercept_ = model.intercept_.astype(np.float32)
