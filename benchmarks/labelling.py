@@ -21,8 +21,8 @@ character positions that differ, plus Enter. Typing every label costs
 
 Retraining is the session's own (a child process fitting the session's
 recipe, ``--config`` parameters or the default recipe, on every answer so
-far; with an old model it fits the older four fifths and keeps the new model
-only if it reads the newest fifth as well). A real labeller keeps typing
+far; the benchmark gives it no model, so no answers are held out). A real
+labeller keeps typing
 while it runs; here the benchmark waits for each retrain to finish and has
 the session read the whole queue before the next answer, so that the run is
 deterministic and each block is pre-filled, least sure first, by the model

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io as _io
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,9 +188,26 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
+#: A second image with the same label is saved as ``<label> (n)<ext>``, n = 2, 3, ...
+DUPLICATE = re.compile(r"^(?P<label>.*) \((?P<n>[2-9]|[1-9][0-9]+)\)$")
+
+
+def split_duplicate(stem: str) -> str:
+    """The label a file stem stands for: the stem without a `` (n)`` duplicate suffix.
+
+    Examples
+    --------
+    >>> split_duplicate("ab12 (2)"), split_duplicate("ab12"), split_duplicate("ab12 (1)")
+    ('ab12', 'ab12', 'ab12 (1)')
+    """
+    match = DUPLICATE.match(stem)
+    return match["label"] if match else stem
+
+
 def label_of(path: Path) -> str:
-    """The label a file stands for: its name without the extension."""
-    return path.stem
+    """The label a file stands for: its name without the extension (and without
+    a duplicate's `` (n)`` suffix, see :func:`split_duplicate`)."""
+    return split_duplicate(path.stem)
 
 
 def load_dataset(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import heapq
 import os
-import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -36,22 +35,6 @@ LOCK_NAME = ".labels.lock"
 UNSURE_BELOW = 0.9
 #: Characters refused in labels: they cannot be part of a portable file name.
 _BAD_CHARS = set('/\\:*?"<>|')
-#: A duplicate label's copy is ``<label> (n)<ext>``, n = 2, 3, ...
-_DUPLICATE = re.compile(r"^(?P<label>.*) \((?P<n>[2-9]|[1-9][0-9]+)\)$")
-
-
-def split_duplicate(stem: str) -> str:
-    """The label a written file stands for: its stem without a `` (n)`` duplicate suffix.
-
-    Examples
-    --------
-    >>> split_duplicate("ab12 (2)"), split_duplicate("ab12")
-    ('ab12', 'ab12')
-    """
-    match = _DUPLICATE.match(stem)
-    return match["label"] if match else stem
-
-
 def check_label(label: Any, n_chars: int | None = None) -> str:
     """Return ``label`` if it can name a file (and has ``n_chars`` characters), else LabelError."""
     if not isinstance(label, str) or not label:

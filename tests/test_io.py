@@ -101,6 +101,19 @@ def test_load_dataset_labels_are_stems(synth_dir: Path) -> None:
     assert all(img.ndim == 2 and img.dtype == np.uint8 for img in data.images)
 
 
+def test_load_dataset_reads_a_duplicate_suffix_as_the_same_label(
+    synth_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    first = sorted(synth_dir.glob("*.png"))[0]
+    shutil.copy(first, tmp_path / first.name)
+    shutil.copy(first, tmp_path / f"{first.stem} (2).png")  # as the labelling page names it
+    shutil.copy(first, tmp_path / f"{first.stem} (1).png")  # not a suffix it writes
+    data = load_dataset(tmp_path)
+    assert sorted(data.labels) == sorted([first.stem, first.stem, f"{first.stem} (1)"])
+
+
 def test_load_dataset_missing_and_empty(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="no such folder"):
         load_dataset(tmp_path / "missing")

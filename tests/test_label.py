@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from cvcaptcha.errors import DatasetError, LabelError
-from cvcaptcha.label import LOG_FIELDS, LabelSession, check_label, split_duplicate
+from cvcaptcha.io import split_duplicate
+from cvcaptcha.label import LOG_FIELDS, LabelSession, check_label
 from cvcaptcha.label_server import add_label_parser, start
 from tests.conftest import FAST
 
