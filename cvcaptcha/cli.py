@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from . import __version__
 from .cli_common import PROG, ExamplesFormatter, build_recognizer, error, examples, read_config
-from .cli_data import add_generate, add_inspect
+from .cli_data import add_generate, add_inspect, add_label
 from .cli_model import add_evaluate, add_export, add_predict, add_report, add_serve, add_train
 from .cli_study import add_compare_segmenters, add_learning_curve, add_search
 from .errors import CvCaptchaError
@@ -37,6 +37,7 @@ VERBS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_search,
     add_serve,
     add_export,
+    add_label,
 ]
 
 #: A first session, from a folder of labelled captchas to a served model.
@@ -51,6 +52,9 @@ SESSION = examples(
     "cvcaptcha report model.cvc data/test -o out/report   # HTML page of what it misreads",
     "cvcaptcha serve model.cvc --port 8000                # POST /predict",
     "cvcaptcha export model.cvc --onnx model.onnx         # + model.onnx.json",
+    "",
+    "# no labels yet? label in the browser, the model pre-filling as it learns",
+    "cvcaptcha label downloaded/ -o data/train --retrain-every 100",
     "",
     "Every verb's --help has its own examples: cvcaptcha train --help",
 )

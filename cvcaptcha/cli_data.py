@@ -1,11 +1,15 @@
-"""``cvcaptcha`` verbs about labelled folders themselves: ``generate`` and ``inspect``."""
+"""``cvcaptcha`` verbs about labelled folders themselves: ``generate``, ``inspect``
+and ``label``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 
 from .cli_common import add_verb, out_dir_args, report_module
+from .errors import ConfigError
 
 
 # -- generate -----------------------------------------------------------------
@@ -14,35 +18,40 @@ def _generate(args: argparse.Namespace) -> int:
 
     paths = generate(
         args.out_dir, args.count, args.length, args.alphabet, args.seed,
-        args.width, args.height, progress=True, style=args.style,
+        args.width, args.height, progress=True, style=args.style, image_format=args.format,
     )
     print(f"wrote {len(paths)} captchas to {args.out_dir}")
     return 0
 
 
 def add_generate(sub: argparse._SubParsersAction) -> None:
-    from .synth import DEFAULT_ALPHABET, STYLES
+    from .synth import STYLES
 
     p = add_verb(
         sub, "generate", help="write labelled synthetic captchas",
-        description="Write labelled synthetic captchas (<label>.png): made by the captcha "
-        "package (style 'captcha'), or glyphs of one font at a steady pitch, touching, "
-        "crossed by a noise curve (style 'pitch').",
+        description="Write labelled synthetic captchas (<label>.png, or .jpg for styles "
+        "that are JPEG by nature) in one of several looks (docs/styles.png): 'captcha' "
+        "(the captcha package), 'pitch' (touching glyphs at a steady pitch under a noise "
+        "curve), 'plain', 'pale', 'alpha', 'serif' and 'tiny' (after real sites' "
+        "captchas). Length, alphabet and size default to the style's own.",
         usage=[
             "cvcaptcha generate out/train --count 1000 --seed 1",
             "cvcaptcha generate out/test --count 200 --seed 2 --length 6 --alphabet ABCDEF0123",
-            "cvcaptcha generate out/pitch --count 500 --style pitch",
+            "cvcaptcha generate out/pale --count 500 --style pale       # 90x30 JPEG",
         ],
     )
     p.add_argument("out_dir", metavar="OUT_DIR")
     p.add_argument("--count", type=int, required=True, help="number of captchas")
-    p.add_argument("--length", type=int, default=5, help="characters per captcha (default 5)")
-    p.add_argument("--alphabet", default=DEFAULT_ALPHABET, help="characters to draw from")
+    p.add_argument("--length", type=int, help="characters per captcha (default: the style's)")
+    p.add_argument("--alphabet", help="characters to draw from (default: the style's)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--width", type=int, default=160, help="image width (default 160)")
-    p.add_argument("--height", type=int, default=60, help="image height (default 60)")
+    p.add_argument("--width", type=int, help="image width (default: the style's)")
+    p.add_argument("--height", type=int, help="image height (default: the style's)")
     p.add_argument(
         "--style", choices=STYLES, default="captcha", help="how they look (default captcha)"
+    )
+    p.add_argument(
+        "--format", choices=("png", "jpeg"), help="file format (default: the style's)"
     )
     p.set_defaults(func=_generate)
 
@@ -89,3 +98,66 @@ def add_inspect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data_dir", metavar="DATA_DIR")
     out_dir_args(p, required=False)
     p.set_defaults(func=_inspect)
+
+
+# -- the ``label`` verb ------------------------------------------------------
+def _label(args: argparse.Namespace) -> int:
+    from .label import MODEL_NAME, LabelSession
+    from .label_server import run
+    from .persist import load_model
+
+    if args.retrain_every < 0 or not 0 <= args.port < 65536:
+        raise ConfigError("--retrain-every must be >= 0 and --port within 0..65535")
+    kept = Path(args.output) / MODEL_NAME
+    model = None
+    if args.model:
+        model = load_model(args.model)
+    elif kept.is_file():
+        model = load_model(kept)
+        print(f"pre-filling with {kept}, retrained by an earlier session", flush=True)
+    session = LabelSession(args.images_dir, args.output, model, retrain_every=args.retrain_every)
+    start_time = time.monotonic()
+    before = session.progress()["answered"]
+    try:
+        run(session, args.host, args.port, open_browser=args.open)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.close()
+    prog = session.progress()
+    print(f"\n{prog['answered'] - before} answers in {time.monotonic() - start_time:.0f} s; "
+          f"{prog['answered']}/{prog['total']} labelled in {args.output} "
+          f"(log: labels.csv); {prog['left']} left")
+    return 0
+
+
+def add_label(sub: argparse._SubParsersAction) -> None:
+    p = add_verb(
+        sub, "label", help="label captchas by keyboard in the browser",
+        description="Open a local page that shows the captchas of IMAGES_DIR one at a time, "
+        "pre-filled with MODEL's reading (least sure first, unsure characters marked). "
+        "Enter accepts or saves what you typed, Down (or PageDown) skips, Up (or PageUp) "
+        "goes back. Each answer is written at once as LABELLED_DIR/<label><ext> (the image "
+        "bytes unchanged; a repeated label becomes '<label> (2)<ext>', never overwriting) "
+        "and logged to LABELLED_DIR/labels.csv; running the command again resumes.",
+        usage=[
+            "cvcaptcha label downloaded/ -o labelled/                      # typed blind",
+            "cvcaptcha label downloaded/ -o labelled/ --retrain-every 100  # learns as you go",
+            "cvcaptcha label downloaded/ -o labelled/ --model model.cvc --no-open --port 0",
+        ],
+    )
+    p.add_argument("images_dir", metavar="IMAGES_DIR")
+    p.add_argument("-o", "--output", required=True, metavar="LABELLED_DIR",
+                   help="folder for the labelled copies and labels.csv (created if missing)")
+    p.add_argument("--model", metavar="MODEL", help="model whose readings pre-fill the answers")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
+    p.add_argument(
+        "--retrain-every", type=int, default=0, metavar="N",
+        help="retrain on the answers every N answers in the background and re-order the "
+        "rest (default 0: never); a retrained model is kept as LABELLED_DIR/labels-model.cvc "
+        "and pre-fills the next session when --model is not given",
+    )
+    p.add_argument("--open", action=argparse.BooleanOptionalAction, default=True,
+                   help="open the page in the browser (default: yes)")
+    p.set_defaults(func=_label)

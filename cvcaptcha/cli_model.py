@@ -34,16 +34,39 @@ def _train(args: argparse.Namespace) -> int:
     data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=True)
     for path, why in data.skipped:
         print(f"skipped {path.name}: {why}", file=sys.stderr)
+    unlabelled = _unlabelled_images(args.unlabelled, args.skip_bad) if args.unlabelled else None
     start = time.perf_counter()
-    model.fit(data.images, data.labels)
+    model.fit(data.images, data.labels, unlabelled=unlabelled)
     seconds = time.perf_counter() - start
     save_model(model, out, overwrite=True)
+    training = model.fit_summary_.get("self_training")
+    if training:
+        print(f"self-training kept {training['added']} of {training['n_unlabelled']} "
+              f"unlabelled captchas")
     print(
         f"trained on {len(data)} captchas ({model.n_chars_} chars from "
-        f"{model.alphabet_!r}) in {seconds:.1f} s; model: {out} "
-        f"({out.stat().st_size / 1024:.0f} KiB)"
+        f"{model.alphabet_!r}, segmenter {model.fit_summary_['segmenter']}) in "
+        f"{seconds:.1f} s; model: {out} ({out.stat().st_size / 1024:.0f} KiB)"
     )
     return 0
+
+
+def _unlabelled_images(folder: str, skip_bad: bool) -> list[Any]:
+    """Every image of a folder of unlabelled captchas (names mean nothing)."""
+    from .io import list_images, read_image
+
+    images, bad = [], []
+    for path in list_images(folder):
+        try:
+            images.append(read_image(path))
+        except CvCaptchaError as exc:
+            bad.append(f"{path.name} ({exc})")
+    if bad and not skip_bad:
+        raise CvCaptchaError(
+            f"{len(bad)} unreadable unlabelled file(s): {', '.join(bad[:3])}; "
+            "use --skip-bad to leave them out"
+        )
+    return images
 
 
 def add_train(sub: argparse._SubParsersAction) -> None:
@@ -54,11 +77,17 @@ def add_train(sub: argparse._SubParsersAction) -> None:
             "cvcaptcha train path/to/folder -o model.cvc",
             "cvcaptcha train path/to/folder -o model.cvc --config benchmarks/recipes/fast.json",
             "cvcaptcha train path/to/folder -o model.cvc --skip-bad --force",
+            "cvcaptcha train labelled/ --unlabelled unlabelled/ -o model.cvc   # self-training",
         ],
     )
     p.add_argument("data_dir", metavar="DATA_DIR")
     p.add_argument("-o", "--output", required=True, metavar="MODEL", help="model file to write")
     p.add_argument("--config", metavar="FILE.json", help="JSON object of recognizer parameters")
+    p.add_argument(
+        "--unlabelled", metavar="DIR",
+        help="folder of unlabelled captchas of the family: those read surely enough join "
+        "the training set (self-training in rounds)",
+    )
     p.add_argument("--skip-bad", action="store_true", help="leave out unreadable images")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
     p.set_defaults(func=_train)
@@ -99,6 +128,10 @@ def _predict(args: argparse.Namespace) -> int:
     failed = [r for r in results if "error" in r]
     for r in failed:
         error(r["error"])
+    if args.rename_to:
+        copied = _copy_sure(results, Path(args.rename_to), args.min_confidence)
+        print(f"copied {copied} of {len(results) - len(failed)} images read at least "
+              f"{args.min_confidence:.2f} surely to {args.rename_to}", file=sys.stderr)
     if args.json:
         print(json.dumps(results, indent=1))
     else:
@@ -108,6 +141,27 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _copy_sure(results: list[dict[str, Any]], out: Path, least: float) -> int:
+    """Copy each image read at least ``least`` surely to ``out/<text><ext>``
+    (``<text> (n)<ext>`` when taken); returns how many were copied."""
+    import shutil
+
+    out.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for r in results:
+        if "error" in r or r["confidence"] < least:
+            continue
+        source = Path(r["path"])
+        target, n = out / f"{r['text']}{source.suffix}", 1
+        while target.exists():  # never overwrite: the loader reads "<text> (n)" as <text>
+            n += 1
+            target = out / f"{r['text']} ({n}){source.suffix}"
+        shutil.copyfile(source, target)
+        r["copied_to"] = str(target)
+        copied += 1
+    return copied
+
+
 def add_predict(sub: argparse._SubParsersAction) -> None:
     p = add_verb(
         sub, "predict", help="read captchas with a model",
@@ -115,12 +169,32 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         usage=[
             "cvcaptcha predict model.cvc image.png",
             "cvcaptcha predict model.cvc image.png folder/ --json",
+            "cvcaptcha predict model.cvc new/ --rename-to labelled/ --min-confidence 0.99",
         ],
     )
     p.add_argument("model", metavar="MODEL")
     p.add_argument("paths", metavar="PATH", nargs="+", help="image file or folder")
     p.add_argument("--json", action="store_true", help="print a JSON array")
+    p.add_argument(
+        "--rename-to", metavar="DIR",
+        help="copy each image read surely enough to DIR/<text>.<ext> (never overwriting)",
+    )
+    p.add_argument(
+        "--min-confidence", type=_probability, default=0.99, metavar="C",
+        help="least captcha confidence for --rename-to (default 0.99)",
+    )
     p.set_defaults(func=_predict)
+
+
+def _probability(text: str) -> float:
+    """A number in [0, 1], for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
+    return value
 
 
 # -- evaluate -----------------------------------------------------------------
@@ -133,6 +207,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=not args.json)
     result = evaluate(model, data.images, data.labels)
     result["skipped"] = len(data.skipped)
+    summary = getattr(model, "fit_summary_", {})
+    result["segmenter"] = summary.get("segmenter")
+    trials = summary.get("auto_captcha_accuracy")
+    if trials:  # NaN (a set too small to hold captchas out) is no JSON number
+        result["segmenter_trials"] = {k: v if v == v else None for k, v in trials.items()}
     if args.json:
         print(json.dumps(result))
     else:
@@ -141,7 +220,12 @@ def _evaluate(args: argparse.Namespace) -> int:
             ("captcha accuracy", f"{result['captcha_accuracy']:.4f}"),
             ("character accuracy", f"{result['char_accuracy']:.4f}"),
             ("ms per captcha", f"{result['ms_per_captcha']:.3f}"),
+            ("segmenter", f"{result['segmenter']}" + (" (chosen by auto)" if trials else "")),
         ]
+        if trials:
+            rows.append(("segmenter trials", ", ".join(
+                f"{name} {score:.3f}" for name, score in trials.items() if score == score
+            ) + " (held-out captcha accuracy)"))
         width = max(len(k) for k, _ in rows)
         for key, value in rows:
             print(f"{key:<{width}}  {value}")

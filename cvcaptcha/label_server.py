@@ -1,4 +1,4 @@
-"""The labelling page over HTTP (standard library only) and the ``label`` verb.
+"""The labelling page over HTTP (standard library only).
 
 Endpoints (JSON unless noted):
 
@@ -17,17 +17,14 @@ must be the loopback: a web page elsewhere cannot drive the session
 
 from __future__ import annotations
 
-import argparse
 import json
 import mimetypes
 import re
 import sys
 import threading
-import time
 import webbrowser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -194,62 +191,3 @@ def run(session: LabelSession, host: str = "127.0.0.1", port: int = 8765,
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
-
-
-# -- the ``label`` verb ------------------------------------------------------
-def _label(args: argparse.Namespace) -> int:
-    from .errors import ConfigError
-    from .label import MODEL_NAME, LabelSession
-    from .persist import load_model
-
-    if args.retrain_every < 0 or not 0 <= args.port < 65536:
-        raise ConfigError("--retrain-every must be >= 0 and --port within 0..65535")
-    kept = Path(args.output) / MODEL_NAME
-    model = None
-    if args.model:
-        model = load_model(args.model)
-    elif kept.is_file():
-        model = load_model(kept)
-        print(f"pre-filling with {kept}, retrained by an earlier session", flush=True)
-    session = LabelSession(args.images_dir, args.output, model, retrain_every=args.retrain_every)
-    start_time = time.monotonic()
-    before = session.progress()["answered"]
-    try:
-        run(session, args.host, args.port, open_browser=args.open)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        session.close()
-    prog = session.progress()
-    print(f"\n{prog['answered'] - before} answers in {time.monotonic() - start_time:.0f} s; "
-          f"{prog['answered']}/{prog['total']} labelled in {args.output} "
-          f"(log: labels.csv); {prog['left']} left")
-    return 0
-
-
-def add_label_parser(sub: argparse._SubParsersAction) -> None:
-    """Declare the ``label`` verb (to be listed in :data:`cvcaptcha.cli.VERBS`)."""
-    p = sub.add_parser(
-        "label", help="label captchas by keyboard in the browser",
-        description="Open a local page that shows the captchas of IMAGES_DIR one at a time, "
-        "pre-filled with MODEL's reading (least sure first, unsure characters marked). "
-        "Enter accepts or saves what you typed, Down (or PageDown) skips, Up (or PageUp) "
-        "goes back. Each answer is written at once as LABELLED_DIR/<label><ext> (the image "
-        "bytes unchanged; a repeated label becomes '<label> (2)<ext>', never overwriting) "
-        "and logged to LABELLED_DIR/labels.csv; running the command again resumes.",
-    )
-    p.add_argument("images_dir", metavar="IMAGES_DIR")
-    p.add_argument("-o", "--output", required=True, metavar="LABELLED_DIR",
-                   help="folder for the labelled copies and labels.csv (created if missing)")
-    p.add_argument("--model", metavar="MODEL", help="model whose readings pre-fill the answers")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
-    p.add_argument(
-        "--retrain-every", type=int, default=0, metavar="N",
-        help="retrain on the answers every N answers in the background and re-order the "
-        "rest (default 0: never); a retrained model is kept as LABELLED_DIR/labels-model.cvc "
-        "and pre-fills the next session when --model is not given",
-    )
-    p.add_argument("--open", action=argparse.BooleanOptionalAction, default=True,
-                   help="open the page in the browser (default: yes)")
-    p.set_defaults(func=_label)

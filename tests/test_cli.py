@@ -43,7 +43,78 @@ def test_train_evaluate_json(trained: Path, synth_test_dir: Path, capsys) -> Non
 
 def test_evaluate_table(trained: Path, synth_test_dir: Path, capsys) -> None:
     assert main(["evaluate", str(trained), str(synth_test_dir)]) == 0
-    assert "captcha accuracy" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "captcha accuracy" in out
+    assert "segmenter           equal\n" in out  # FAST names it: no auto trials
+    assert "segmenter trials" not in out
+
+
+def test_evaluate_says_what_auto_chose_and_the_trial_scores(
+    synth_dir: Path, synth_test_dir: Path, tmp_path: Path, capsys
+) -> None:
+    from cvcaptcha import CaptchaRecognizer, load_dataset, save_model
+
+    data = load_dataset(synth_dir)
+    model = CaptchaRecognizer(classifier="logistic", augment=0).fit(data.images, data.labels)
+    path = save_model(model, tmp_path / "auto.cvc")
+    assert main(["evaluate", str(path), str(synth_test_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["segmenter"] == model.fit_summary_["segmenter"]
+    assert result["segmenter_trials"] == model.fit_summary_["auto_captcha_accuracy"]
+    assert main(["evaluate", str(path), str(synth_test_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"{result['segmenter']} (chosen by auto)" in out and "segmenter trials" in out
+
+
+def test_train_with_unlabelled_captchas_self_trains(
+    synth_dir: Path, tmp_path: Path, capsys
+) -> None:
+    import shutil
+
+    from cvcaptcha import load_model
+
+    labelled, unlabelled = tmp_path / "labelled", tmp_path / "unlabelled"
+    labelled.mkdir()
+    unlabelled.mkdir()
+    for i, path in enumerate(sorted(synth_dir.glob("*.png"))):
+        if i < 60:
+            shutil.copy(path, labelled / path.name)
+        else:  # anonymous names: nothing to learn from them but the images
+            shutil.copy(path, unlabelled / f"{i}.png")
+    config = tmp_path / "st.json"
+    config.write_text(json.dumps(FAST | {"self_training_rounds": 1,
+                                         "self_training_precision": 0.0}))
+    out = tmp_path / "m.cvc"
+    assert main(["train", str(labelled), "--unlabelled", str(unlabelled), "-o", str(out),
+                 "--config", str(config)]) == 0
+    assert "self-training kept" in capsys.readouterr().out
+    training = load_model(out).fit_summary_["self_training"]
+    assert training["n_labelled"] == 60 and training["n_unlabelled"] == 60
+    (unlabelled / "broken.png").write_bytes(b"garbage")
+    assert main(["train", str(labelled), "--unlabelled", str(unlabelled), "-o", str(out),
+                 "--config", str(config), "--force"]) == 1
+    assert "unreadable unlabelled" in capsys.readouterr().err
+
+
+def test_predict_copies_sure_reads_under_their_text_never_overwriting(
+    trained: Path, synth_test_dir: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "sure"
+    argv = ["predict", str(trained), str(synth_test_dir), "--json", "--rename-to", str(out),
+            "--min-confidence", "0.0"]
+    assert main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(list(out.iterdir())) == 40 and all("copied_to" in r for r in rows)
+    for r in rows:
+        copy = Path(r["copied_to"])
+        assert copy.read_bytes() == Path(r["path"]).read_bytes()
+        assert copy.stem.split(" (")[0] == r["text"]
+    assert main(argv) == 0  # again: 40 more copies with suffixes, none overwritten
+    assert len(list(out.iterdir())) == 80
+    capsys.readouterr()
+    assert main([*argv[:-1], "1.0"]) == 0
+    assert "copied 0 of 40" in capsys.readouterr().err  # no read is that sure
+    assert main([*argv[:-1], "1.5"]) == 2  # not a probability: a usage error
 
 
 def test_predict_reports_bad_paths_and_answers_good_ones(
@@ -100,6 +171,18 @@ def test_bad_input_gives_one_line_error(
     assert main(args) == 1
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and err.startswith("cvcaptcha: error:")
+
+
+def test_generate_takes_the_styles_own_size_and_format(tmp_path: Path) -> None:
+    from PIL import Image
+
+    assert main(["generate", str(tmp_path / "pale"), "--count", "2", "--style", "pale"]) == 0
+    files = sorted((tmp_path / "pale").iterdir())
+    assert [f.suffix for f in files] == [".jpg", ".jpg"]
+    assert Image.open(files[0]).size == (90, 30)
+    argv = ["generate", str(tmp_path / "png"), "--count", "2", "--style", "pale", "--format",
+            "png"]
+    assert main(argv) == 0 and all(f.suffix == ".png" for f in (tmp_path / "png").iterdir())
 
 
 def test_generate_either_style(tmp_path: Path, capsys) -> None:

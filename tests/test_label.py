@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from cvcaptcha.cli_data import add_label
 from cvcaptcha.errors import DatasetError, LabelError
 from cvcaptcha.io import split_duplicate
 from cvcaptcha.label import LOG_FIELDS, LabelSession, check_label
-from cvcaptcha.label_server import add_label_parser, start
+from cvcaptcha.label_server import start
 from tests.conftest import FAST
 
 
@@ -341,7 +342,7 @@ def test_api_refuses_paths_outside_the_folders_and_foreign_pages(
 
 def test_label_parser_defaults() -> None:
     parser = argparse.ArgumentParser()
-    add_label_parser(parser.add_subparsers(dest="verb"))
+    add_label(parser.add_subparsers(dest="verb"))
     args = parser.parse_args(["label", "in", "-o", "out"])
     assert (args.host, args.port, args.open, args.retrain_every, args.model) == (
         "127.0.0.1", 8765, True, 0, None
@@ -354,9 +355,9 @@ def test_label_parser_defaults() -> None:
 
 _RUN = """
 import argparse, sys
-from cvcaptcha.label_server import add_label_parser
+from cvcaptcha.cli_data import add_label
 p = argparse.ArgumentParser()
-add_label_parser(p.add_subparsers())
+add_label(p.add_subparsers())
 args = p.parse_args(sys.argv[1:])
 sys.exit(args.func(args))
 """
