@@ -30,6 +30,7 @@ from cvcaptcha.cli import read_config
 from cvcaptcha.errors import CvCaptchaError
 from cvcaptcha.io import load_dataset
 from cvcaptcha.recognizer import CaptchaRecognizer, evaluate
+from cvcaptcha.tables import format_table
 
 COLUMNS = (
     "seed", "n_train", "n_test", "captcha_acc", "char_acc", "fit_s", "ms_per_captcha", "segmenter"
@@ -71,17 +72,6 @@ def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"seed": "mean", **means, "segmenter": ""}
 
 
-def format_rows(rows: list[dict[str, Any]]) -> str:
-    """A plain-text table of result rows."""
-
-    def cell(v: Any) -> str:
-        return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-    table = [list(COLUMNS)] + [[cell(r[c]) for c in COLUMNS] for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(v.rjust(w) for v, w in zip(line, widths)) for line in table)
-
-
 def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
     """Save rows as CSV (``.csv``) or JSON (anything else)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,12 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for seed in args.seeds:
             rows.append(run_split(data.images, data.labels, seed, args.test_size, config))
-            print(format_rows(rows[-1:]).splitlines()[-1], flush=True)
+            print(format_table(rows[-1:], COLUMNS).splitlines()[-1], flush=True)
     except CvCaptchaError as exc:
         print(f"accuracy: error: {exc}", file=sys.stderr)
         return 1
     rows.append(mean_row(rows))
-    print(format_rows(rows))
+    print(format_table(rows, COLUMNS))
     write_rows(rows, Path(args.output))
     print(f"wrote {args.output}")
     return 0

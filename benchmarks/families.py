@@ -35,6 +35,7 @@ from cvcaptcha.errors import ConfigError, CvCaptchaError, DatasetError
 from cvcaptcha.io import Dataset, load_dataset
 from cvcaptcha.persist import save_model
 from cvcaptcha.recognizer import CaptchaRecognizer, evaluate
+from cvcaptcha.tables import format_table
 
 COLUMNS = (
     "family", "seed", "n_train", "n_test", "captcha_acc", "char_acc", "fit_s",
@@ -150,19 +151,6 @@ def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"family": rows[0]["family"], "seed": "mean", **means, "segmenter": ""}
 
 
-def format_rows(rows: list[dict[str, Any]]) -> str:
-    """A plain-text table of result rows (``-`` where a value is missing)."""
-
-    def cell(v: Any) -> str:
-        if v is None:
-            return "-"
-        return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-    table = [list(COLUMNS)] + [[cell(r[c]) for c in COLUMNS] for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(v.rjust(w) for v, w in zip(line, widths)) for line in table)
-
-
 def family_names(folders: list[str]) -> list[str]:
     """Each folder's name, or its whole path where two names would be the same.
 
@@ -195,12 +183,12 @@ def main(argv: list[str] | None = None) -> int:
             done = []
             for seed in args.seeds:
                 done.append(run_family(family, data, seed, args.train, args.test, config, reader))
-                print(format_rows(done[-1:]).splitlines()[-1], flush=True)
+                print(format_table(done[-1:], COLUMNS).splitlines()[-1], flush=True)
             rows += done + ([mean_row(done)] if len(done) > 1 else [])
     except CvCaptchaError as exc:
         print(f"families: error: {exc}", file=sys.stderr)
         return 1
-    print(format_rows(rows))
+    print(format_table(rows, COLUMNS))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=1) + "\n")

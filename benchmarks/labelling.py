@@ -52,6 +52,7 @@ from cvcaptcha.cli import read_config
 from cvcaptcha.errors import ConfigError, CvCaptchaError, DatasetError
 from cvcaptcha.io import load_dataset
 from cvcaptcha.label import LabelSession
+from cvcaptcha.tables import format_table
 
 COLUMNS = (
     "answers", "keystrokes", "minimal", "typed", "ratio", "minimal_ratio",
@@ -146,7 +147,7 @@ def simulate(
             "test_acc": test_acc, "test_char_acc": test_char_acc, "retrain_s": retrain_s,
             "message": session.message,
         })
-        lines = format_rows(rows[-1:]).splitlines()
+        lines = format_table(rows[-1:], COLUMNS).splitlines()
         print("\n".join(lines if len(rows) == 1 else lines[1:]), flush=True)
         block_answers = block_accepted = 0
     if not rows or rows[-1]["answers"] != answers:  # answers after the last retrain
@@ -160,19 +161,6 @@ def simulate(
             "retrain_s": None, "message": "no retrain after the last answers",
         })
     return rows
-
-
-def format_rows(rows: list[dict[str, Any]]) -> str:
-    """A plain-text table of curve rows (``-`` where a value is missing)."""
-
-    def cell(v: Any) -> str:
-        if v is None:
-            return "-"
-        return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-    table = [list(COLUMNS)] + [[cell(r[c]) for c in COLUMNS] for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(v.rjust(w) for v, w in zip(line, widths)) for line in table)
 
 
 def run(
@@ -240,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     except CvCaptchaError as exc:
         print(f"labelling: error: {exc}", file=sys.stderr)
         return 1
-    print(format_rows(result["rows"]))
+    print(format_table(result["rows"], COLUMNS))
     verdict = "meets" if result["meets_floor"] else "misses"
     print(f"keystrokes {result['keystrokes']} / typing every label {result['typed']} = "
           f"{result['ratio']:.3f} ({verdict} the {FLOOR:.0%} floor); minimal edit "

@@ -7,10 +7,8 @@ The verb modules (:mod:`cli_data`, :mod:`cli_model`, :mod:`cli_study`) and
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, CvCaptchaError
@@ -33,12 +31,9 @@ def read_config(path: str | None) -> dict[str, Any]:
     ConfigError with a one-line reason when it cannot be read or is not an object."""
     if path is None:
         return {}
-    try:
-        config = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    from .io import read_json
+
+    config = read_json(path)
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a JSON object of recognizer parameters")
     return config

@@ -16,13 +16,13 @@ import difflib
 import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from sklearn.model_selection import ParameterGrid
 
 from .errors import ConfigError
 from .features import FEATURES, WINDOW_FEATURES
+from .io import read_json
 from .models import CLASSIFIERS, make_classifier
 from .preprocess import THRESHOLDS
 from .recognizer import CaptchaRecognizer
@@ -166,12 +166,7 @@ def validate_grid(grid: Any) -> list[dict[str, list[Any]]]:
 
 def load_grid(path: str | os.PathLike) -> list[dict[str, list[Any]]]:
     """Read and validate a JSON grid file (see :func:`validate_grid`)."""
-    try:
-        grid = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    grid = read_json(path)
     try:
         return validate_grid(grid)
     except ConfigError as exc:

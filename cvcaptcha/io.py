@@ -7,6 +7,7 @@ disk (grey, BGR, BGRA, 8 or 16 bit), so later stages handle one kind of input.
 from __future__ import annotations
 
 import io as _io
+import json
 import os
 import re
 from collections import Counter
@@ -17,7 +18,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .errors import DatasetError, ImageError, ImageTooLargeError, ImageTooSmallError, LabelError
+from .errors import (
+    ConfigError,
+    DatasetError,
+    ImageError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    LabelError,
+)
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 #: Refuse images with more pixels than this (checked from the header, before decoding).
@@ -294,3 +302,14 @@ def check_labels(labels: list[str], names: list[str] | None = None) -> int:
             f"most are {common} long, not: {shown}"
         )
     return next(iter(lengths))
+
+
+def read_json(path: str | os.PathLike) -> object:
+    """The contents of a JSON file the user gave (a recipe, a grid); ConfigError
+    with a one-line reason when it cannot be read or parsed."""
+    try:
+        return json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
