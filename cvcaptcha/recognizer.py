@@ -421,18 +421,9 @@ class CaptchaRecognizer(BaseEstimator):
             name = max(scores, key=scores.get)  # type: ignore[arg-type]
             summary["auto_captcha_accuracy"] = scores
         if unlabelled is not None and len(unlabelled) and self.self_training_rounds:
-            extra = self._prepare(unlabelled, "prepare unlabelled")
-            kept, texts, done = self_train(
-                len(labels), len(extra), labels, *self._self_training(preps, labels, extra, name),
-                rounds=self.self_training_rounds, precision=self.self_training_precision,
-                random_state=self.random_state,
-                progress=(lambda line: print(line, file=sys.stderr)) if self.verbose else None,
+            preps, labels, summary["self_training"] = self._with_sure_reads(
+                preps, labels, self._prepare(unlabelled, "prepare unlabelled"), name
             )
-            preps, labels = preps + [extra[i] for i in kept], labels + texts
-            summary["self_training"] = {
-                "n_labelled": len(labels) - len(kept), "n_unlabelled": len(extra),
-                "added": len(kept), "rounds": rounds_summary(done),
-            }
         rounds = self._fit_prepared(preps, labels, name)
         self.fit_summary_ = {
             "n_images": len(labels),
@@ -458,12 +449,13 @@ class CaptchaRecognizer(BaseEstimator):
 
         return trial
 
-    def _self_training(
+    def _with_sure_reads(
         self, preps: list[Prepared], labels: list[str], extra: list[Prepared], name: str
-    ) -> tuple[Any, Any]:
-        """``fit`` and ``read`` for :func:`~cvcaptcha.selftrain.self_train`:
-        copies of this recipe with strategy ``name`` trained on labelled
-        ``preps`` and unlabelled ``extra`` captchas read as given texts."""
+    ) -> tuple[list[Prepared], list[str], dict[str, Any]]:
+        """The training set grown by self-training (see
+        :func:`~cvcaptcha.selftrain.self_train`): the unlabelled ``extra``
+        captchas read surely enough, with their reads as labels, and what each
+        round did. Each round trains a copy of this recipe with strategy ``name``."""
 
         def fit(labelled: np.ndarray, pseudo: np.ndarray, texts: list[str]) -> Any:
             model = clone(self).set_params(verbose=False)
@@ -478,7 +470,16 @@ class CaptchaRecognizer(BaseEstimator):
             texts = ["".join(model.alphabet_[i] for i in p.argmax(axis=1)) for _, p, _ in found]
             return texts, np.array([np.prod(p.max(axis=1)) for _, p, _ in found])
 
-        return fit, read
+        kept, texts, done = self_train(
+            len(labels), len(extra), labels, fit, read, rounds=self.self_training_rounds,
+            precision=self.self_training_precision, random_state=self.random_state,
+            progress=(lambda line: print(line, file=sys.stderr)) if self.verbose else None,
+        )
+        summary = {
+            "n_labelled": len(labels), "n_unlabelled": len(extra), "added": len(kept),
+            "rounds": rounds_summary(done),
+        }
+        return preps + [extra[i] for i in kept], labels + texts, summary
 
     def _fit_prepared(self, preps: list[Prepared], labels: list[str], segmenter_name: str) -> int:
         """Fit on prepared captchas (labels already checked) with one named
