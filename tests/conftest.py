@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -19,6 +22,23 @@ def kaggle_path() -> Path | None:
     candidates = [Path(env)] if env else []
     candidates.append(Path(__file__).resolve().parents[2] / "shared/datasets/kaggle-captcha-v2")
     return next((p for p in candidates if p.is_dir()), None)
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """A script of ``benchmarks/`` (not a package) loaded as a module, to call its ``main``."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``--config`` file of the cheap :data:`FAST` recipe."""
+    path = tmp_path_factory.mktemp("cfg") / "fast.json"
+    path.write_text(json.dumps(FAST))
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,6 @@ from .conftest import FAST
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cfg") / "fast.json"
-    path.write_text(json.dumps(FAST))
-    return path
-
-
-@pytest.fixture(scope="module")
 def trained(synth_dir: Path, config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("model") / "m.model"
     assert main(["train", str(synth_dir), "-o", str(out), "--config", str(config)]) == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import types
@@ -12,17 +11,12 @@ import pytest
 
 from cvcaptcha.synth import generate
 
-from .conftest import FAST
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "families.py"
+from .conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def families():
-    spec = importlib.util.spec_from_file_location("families_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("families")
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +25,6 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     generate(root / "plain", 60, seed=1, style="plain", alphabet="ABCD2345")
     generate(root / "pale", 60, seed=1, style="pale", alphabet="ABCDEFGH")
     return [root / "plain", root / "pale"]
-
-
-@pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("config") / "fast.json"
-    path.write_text(json.dumps(FAST))
-    return path
 
 
 def test_rows_per_family_and_seed(families, folders, config, tmp_path, capsys, monkeypatch):

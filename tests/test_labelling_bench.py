@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,17 +9,12 @@ import pytest
 
 from cvcaptcha.synth import generate
 
-from .conftest import FAST
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "labelling.py"
+from .conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def labelling():
-    spec = importlib.util.spec_from_file_location("labelling_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("labelling")
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +22,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("labelling") / "synth"
     generate(out, 60, length=4, alphabet="abcdef23", seed=3)
     return out
-
-
-@pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("config") / "fast.json"
-    path.write_text(json.dumps(FAST))
-    return path
 
 
 def test_curve_from_no_labels(labelling, folder, config, tmp_path, capsys):
