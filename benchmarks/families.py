@@ -32,9 +32,10 @@ import numpy as np
 
 from cvcaptcha.cli import read_config
 from cvcaptcha.errors import ConfigError, CvCaptchaError, DatasetError
+from cvcaptcha.evaluation import evaluate
 from cvcaptcha.io import Dataset, load_dataset
 from cvcaptcha.persist import save_model
-from cvcaptcha.recognizer import CaptchaRecognizer, evaluate
+from cvcaptcha.recognizer import CaptchaRecognizer
 from cvcaptcha.tables import format_table
 
 COLUMNS = (

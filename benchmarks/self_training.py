@@ -29,8 +29,9 @@ from sklearn.model_selection import train_test_split
 
 from cvcaptcha.cli import read_config
 from cvcaptcha.errors import CvCaptchaError
+from cvcaptcha.evaluation import evaluate
 from cvcaptcha.io import load_dataset
-from cvcaptcha.recognizer import CaptchaRecognizer, evaluate
+from cvcaptcha.recognizer import CaptchaRecognizer
 
 
 def run_split(

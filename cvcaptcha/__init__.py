@@ -4,9 +4,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .evaluation import evaluate  # noqa: E402
 from .io import load_dataset, read_image  # noqa: E402
 from .persist import load_model, save_model  # noqa: E402
-from .recognizer import CaptchaRecognizer, Prediction, evaluate  # noqa: E402
+from .recognizer import CaptchaRecognizer, Prediction  # noqa: E402
 
 __all__ = [
     "CaptchaRecognizer",

@@ -199,9 +199,9 @@ def _probability(text: str) -> float:
 
 # -- evaluate -----------------------------------------------------------------
 def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
     from .io import load_dataset
     from .persist import load_model
-    from .recognizer import evaluate
 
     model = load_model(args.model)
     data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=not args.json)

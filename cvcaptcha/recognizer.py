@@ -95,37 +95,22 @@ class CaptchaRecognizer(BaseEstimator):
         re-cut every training captcha by forced alignment (the lattice path
         constrained to the known label) and retrain, this many times. Each
         round gives the classifier cleaner, better-centred characters.
-    augment : int
-        Extra training copies of each character, its slice moved sideways at
-        random by up to ``jitter`` of the learned width: teaches the classifier
-        the slightly misplaced cuts it will meet at prediction time.
-    jitter : float
-        Largest edge move of ``augment``, as a fraction of the character width.
-    stroke_jitter : float
-        Share of the reading classifier's ``augment`` copies cut from the
-        captcha with its strokes one pixel thicker or thinner (half each, see
-        :func:`~cvcaptcha.prepare.stroke_variant`): pen width varies within a
-        family. 0: off.
-    warp_jitter : float
-        Share of the reading classifier's ``augment`` copies cut from the
-        captcha turned and scaled at random (see
-        :func:`~cvcaptcha.prepare.warp_variant`). 0: off.
-    shift_reads : int
-        At prediction, each character is also read with its window moved
-        sideways, ``shift_reads`` times on each side (evenly up to
-        ``shift_span``), and the reader's probabilities are averaged: a cut a
-        few pixels off is then read as well as a centred one.
-    shift_span : float
-        Largest move of ``shift_reads``, as a fraction of the character width.
-    shift_below : float
-        A character whose centred read's best class is less sure than this is
-        unsure. With a segmenter that recentres (see
-        :meth:`~cvcaptcha.segment.Window.recentre`), a captcha with an unsure
-        character is recentred by the reader; then each character still
-        unsure is also read at the moved windows (``shift_reads``) and the
-        reads are averaged. A sure reading is kept as it is: most characters
-        are read surely, so this skips most of the reader's work. Above 1:
-        every captcha and character.
+    augment, jitter, stroke_jitter, warp_jitter : int, float, float, float
+        Training-set augmentation (see :func:`~cvcaptcha.training.training_set`):
+        ``augment`` extra copies of each character, moved sideways by up to
+        ``jitter`` of the learned width, so the classifiers meet the slightly
+        misplaced cuts of prediction; a ``stroke_jitter`` share of the reader's
+        copies cut from the captcha with strokes a pixel thicker or thinner, a
+        ``warp_jitter`` share from it turned and scaled (0: off).
+    shift_reads, shift_span, shift_below : int, float, float
+        The reader's sureness rule (see :class:`~cvcaptcha.reads.Reader`): a
+        character whose centred read's best class is less sure than
+        ``shift_below`` is unsure. With a segmenter that recentres, a captcha
+        with an unsure character is recentred by the reader; each character
+        still unsure is also read in windows moved sideways, ``shift_reads``
+        times on each side up to ``shift_span`` of the width, and the reads are
+        averaged. Sure reads are kept, which skips most of the reader's work.
+        ``shift_below`` above 1: every captcha and character.
     locator_weight : float
         For guided strategies: each character's reading multiplies the
         reader's probabilities by the locator's class probabilities at the
@@ -663,27 +648,3 @@ class CaptchaRecognizer(BaseEstimator):
         self.check_labels(labels)
         predicted = self.predict(images)
         return float(np.mean([p == t for p, t in zip(predicted, labels)]))
-
-
-def evaluate(
-    model: CaptchaRecognizer, images: Sequence[ImageLike], labels: Sequence[str]
-) -> dict[str, float]:
-    """Whole-captcha and character accuracy, and time per captcha.
-
-    Returns
-    -------
-    dict
-        ``n``, ``captcha_accuracy``, ``char_accuracy``, ``ms_per_captcha``.
-    """
-    labels = [str(label) for label in labels]
-    model.check_labels(labels)
-    start = time.perf_counter()
-    predicted = model.predict(images)
-    elapsed = time.perf_counter() - start
-    chars = [a == b for p, t in zip(predicted, labels) for a, b in zip(p, t)]
-    return {
-        "n": len(labels),
-        "captcha_accuracy": float(np.mean([p == t for p, t in zip(predicted, labels)])),
-        "char_accuracy": float(np.mean(chars)),
-        "ms_per_captcha": 1000.0 * elapsed / max(1, len(labels)),
-    }

@@ -11,8 +11,8 @@ from sklearn.base import clone
 from cvcaptcha import CaptchaRecognizer, Prediction, load_dataset, load_model, save_model
 from cvcaptcha.auto import AUTO_SEGMENTERS
 from cvcaptcha.errors import ConfigError, LabelError
+from cvcaptcha.evaluation import evaluate
 from cvcaptcha.locate import locate
-from cvcaptcha.recognizer import evaluate
 from cvcaptcha.segment import segmenter_name
 
 
