@@ -39,7 +39,7 @@ from cvcaptcha.recognizer import CaptchaRecognizer
 from cvcaptcha.tables import format_table
 
 COLUMNS = (
-    "family", "seed", "n_train", "n_test", "captcha_acc", "char_acc", "fit_s",
+    "family", "seed", "n_train", "n_test", "captcha_acc", "char_acc", "wrong_length", "fit_s",
     "ms_per_captcha", "model_kib", "ddddocr_acc", "ddddocr_folded_acc", "segmenter",
 )
 #: Columns averaged in a family's ``mean`` row.
@@ -134,12 +134,14 @@ def run_family(
         "n_test": len(test),
         "captcha_acc": result["captcha_accuracy"],
         "char_acc": result["char_accuracy"],
+        "wrong_length": result["wrong_length"],
         "fit_s": fit_s,
         "ms_per_captcha": result["ms_per_captcha"],
         "model_kib": model_kib,
         "ddddocr_acc": dddd[0],
         "ddddocr_folded_acc": dddd[1],
         "segmenter": getattr(model, "fit_summary_", {}).get("segmenter", ""),
+        "by_length": result["by_length"],
     }
 
 
@@ -149,7 +151,34 @@ def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
         c: None if any(r[c] is None for r in rows) else float(np.mean([r[c] for r in rows]))
         for c in NUMERIC
     }
-    return {"family": rows[0]["family"], "seed": "mean", **means, "segmenter": ""}
+    lengths = sorted({n for r in rows for n in r["by_length"]})
+    by_length = {
+        n: {
+            key: float(np.mean([r["by_length"][n][key] for r in rows if n in r["by_length"]]))
+            for key in ("n", "captcha_accuracy", "wrong_length")
+        }
+        for n in lengths
+    }
+    return {
+        "family": rows[0]["family"], "seed": "mean", **means, "segmenter": "",
+        "by_length": by_length,
+    }
+
+
+def length_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One result row's accuracy by label length as a line of text.
+
+    Examples
+    --------
+    >>> length_row({"family": "f", "seed": 0, "by_length": {
+    ...     4: {"n": 10, "captcha_accuracy": 0.9, "wrong_length": 0.1}}})["by_length"]
+    '4: 0.900 (0.100)'
+    """
+    text = ", ".join(
+        f"{n}: {r['captcha_accuracy']:.3f} ({r['wrong_length']:.3f})"
+        for n, r in row["by_length"].items()
+    )
+    return {"family": row["family"], "seed": row["seed"], "by_length": text}
 
 
 def family_names(folders: list[str]) -> list[str]:
@@ -190,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"families: error: {exc}", file=sys.stderr)
         return 1
     print(format_table(rows, COLUMNS))
+    mixed = [r for r in rows if len(r["by_length"]) > 1]
+    if mixed:
+        print("\ncaptcha accuracy by label length (wrong-length share)")
+        print(format_table([length_row(r) for r in mixed], ("family", "seed", "by_length")))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=1) + "\n")

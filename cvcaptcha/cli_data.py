@@ -37,12 +37,17 @@ def add_generate(sub: argparse._SubParsersAction) -> None:
         usage=[
             "cvcaptcha generate out/train --count 1000 --seed 1",
             "cvcaptcha generate out/test --count 200 --seed 2 --length 6 --alphabet ABCDEF0123",
+            "cvcaptcha generate out/mixed --count 600 --style pitch --length 4-6",
             "cvcaptcha generate out/pale --count 500 --style pale       # 90x30 JPEG",
         ],
     )
     p.add_argument("out_dir", metavar="OUT_DIR")
     p.add_argument("--count", type=int, required=True, help="number of captchas")
-    p.add_argument("--length", type=int, help="characters per captcha (default: the style's)")
+    p.add_argument(
+        "--length", help="characters per captcha, or a range like 4-6 for a family of several "
+        "lengths (each captcha's drawn evenly; the canvas grows with the text unless --width "
+        "is given); default: the style's",
+    )
     p.add_argument("--alphabet", help="characters to draw from (default: the style's)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--width", type=int, help="image width (default: the style's)")

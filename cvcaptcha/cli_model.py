@@ -25,12 +25,16 @@ from .errors import ConfigError, CvCaptchaError
 # -- train --------------------------------------------------------------------
 def _train(args: argparse.Namespace) -> int:
     from .io import load_dataset
+    from .length import parse_lengths
     from .persist import save_model
 
     out = Path(args.output)
     if out.exists() and not args.force:
         raise CvCaptchaError(f"{out} exists; use --force to overwrite it")
-    model = build_recognizer(read_config(args.config), verbose=True)
+    config = read_config(args.config)
+    if args.lengths:
+        config["lengths"] = parse_lengths(args.lengths)
+    model = build_recognizer(config, verbose=True)
     data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=True)
     for path, why in data.skipped:
         print(f"skipped {path.name}: {why}", file=sys.stderr)
@@ -44,11 +48,17 @@ def _train(args: argparse.Namespace) -> int:
         print(f"self-training kept {training['added']} of {training['n_unlabelled']} "
               f"unlabelled captchas")
     print(
-        f"trained on {len(data)} captchas ({model.n_chars_} chars from "
+        f"trained on {len(data)} captchas ({_lengths_text(model)} chars from "
         f"{model.alphabet_!r}, segmenter {model.fit_summary_['segmenter']}) in "
         f"{seconds:.1f} s; model: {out} ({out.stat().st_size / 1024:.0f} KiB)"
     )
     return 0
+
+
+def _lengths_text(model: Any) -> str:
+    """The label length(s) a model reads: ``5`` or ``4-8``."""
+    lengths = getattr(model, "lengths_", (model.n_chars_,))
+    return str(lengths[0]) if len(lengths) == 1 else f"{lengths[0]}-{lengths[-1]}"
 
 
 def _unlabelled_images(folder: str, skip_bad: bool) -> list[Any]:
@@ -78,6 +88,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
             "cvcaptcha train path/to/folder -o model.cvc --config benchmarks/recipes/fast.json",
             "cvcaptcha train path/to/folder -o model.cvc --skip-bad --force",
             "cvcaptcha train labelled/ --unlabelled unlabelled/ -o model.cvc   # self-training",
+            "cvcaptcha train mixed/ -o model.cvc --lengths 4-6   # labels of 4 to 6 characters",
         ],
     )
     p.add_argument("data_dir", metavar="DATA_DIR")
@@ -87,6 +98,12 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         "--unlabelled", metavar="DIR",
         help="folder of unlabelled captchas of the family: those read surely enough join "
         "the training set (self-training in rounds)",
+    )
+    p.add_argument(
+        "--lengths", metavar="RANGE",
+        help="label lengths the site draws, e.g. 4-6 or 4,6 (default: from the shortest "
+        "training label's to the longest's); a family of several lengths reads each "
+        "captcha's length with its text",
     )
     p.add_argument("--skip-bad", action="store_true", help="leave out unreadable images")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
@@ -222,6 +239,12 @@ def _evaluate(args: argparse.Namespace) -> int:
             ("ms per captcha", f"{result['ms_per_captcha']:.3f}"),
             ("segmenter", f"{result['segmenter']}" + (" (chosen by auto)" if trials else "")),
         ]
+        if len(result["by_length"]) > 1 or len(getattr(model, "lengths_", ())) > 1:
+            rows.append(("read at a wrong length", f"{result['wrong_length']:.4f}"))
+            rows.append(("by label length", ", ".join(
+                f"{n}: {r['captcha_accuracy']:.3f} of {r['n']}"
+                for n, r in result["by_length"].items()
+            )))
         if trials:
             rows.append(("segmenter trials", ", ".join(
                 f"{name} {score:.3f}" for name, score in trials.items() if score == score

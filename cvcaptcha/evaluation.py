@@ -13,8 +13,9 @@ from .io import ImageLike
 
 def evaluate(
     model: Any, images: Sequence[ImageLike], labels: Sequence[str]
-) -> dict[str, float]:
-    """Whole-captcha and character accuracy, and time per captcha.
+) -> dict[str, Any]:
+    """Whole-captcha and character accuracy, and time per captcha, overall and
+    by label length.
 
     Parameters
     ----------
@@ -26,17 +27,33 @@ def evaluate(
     Returns
     -------
     dict
-        ``n``, ``captcha_accuracy``, ``char_accuracy``, ``ms_per_captcha``.
+        ``n``, ``captcha_accuracy``, ``char_accuracy`` (a character missing
+        from a read too short counts wrong), ``ms_per_captcha``,
+        ``wrong_length`` (share of reads of another length than their label)
+        and ``by_length`` (label length -> ``n``, ``captcha_accuracy``,
+        ``wrong_length``).
     """
     labels = [str(label) for label in labels]
     model.check_labels(labels)
     start = time.perf_counter()
     predicted = model.predict(images)
     elapsed = time.perf_counter() - start
-    chars = [a == b for p, t in zip(predicted, labels) for a, b in zip(p, t)]
+    chars = [i < len(p) and p[i] == c for p, t in zip(predicted, labels) for i, c in enumerate(t)]
+    right = np.array([p == t for p, t in zip(predicted, labels)])
+    wrong_length = np.array([len(p) != len(t) for p, t in zip(predicted, labels)])
+    lengths = np.array([len(t) for t in labels])
     return {
         "n": len(labels),
-        "captcha_accuracy": float(np.mean([p == t for p, t in zip(predicted, labels)])),
+        "captcha_accuracy": float(np.mean(right)),
         "char_accuracy": float(np.mean(chars)),
         "ms_per_captcha": 1000.0 * elapsed / max(1, len(labels)),
+        "wrong_length": float(np.mean(wrong_length)),
+        "by_length": {
+            int(n): {
+                "n": int(np.sum(lengths == n)),
+                "captcha_accuracy": float(np.mean(right[lengths == n])),
+                "wrong_length": float(np.mean(wrong_length[lengths == n])),
+            }
+            for n in sorted(set(lengths.tolist()))
+        },
     }

@@ -273,7 +273,9 @@ def load_dataset(
     return Dataset(images, labels, paths, bad)
 
 
-def check_labels(labels: list[str], names: list[str] | None = None) -> int:
+def check_labels(
+    labels: list[str], names: list[str] | None = None, mixed: bool = False
+) -> int:
     """Check that all labels share one non-zero length and return it.
 
     Parameters
@@ -281,18 +283,21 @@ def check_labels(labels: list[str], names: list[str] | None = None) -> int:
     labels : list of str
     names : list of str, optional
         File names to quote in the error message.
+    mixed : bool
+        Allow several lengths (a family of several lengths); only empty
+        labels are refused.
 
     Returns
     -------
     int
-        The common label length.
+        The common label length (the most common one when ``mixed``).
     """
     if not labels:
         raise LabelError("no labels")
     lengths = Counter(len(label) for label in labels)
     if 0 in lengths:
         raise LabelError("empty label")
-    if len(lengths) > 1:
+    if len(lengths) > 1 and not mixed:
         common = lengths.most_common(1)[0][0]
         names = names or labels
         odd = [n for n, label in zip(names, labels) if len(label) != common]
@@ -301,7 +306,7 @@ def check_labels(labels: list[str], names: list[str] | None = None) -> int:
             f"labels have inconsistent lengths {dict(sorted(lengths.items()))}; "
             f"most are {common} long, not: {shown}"
         )
-    return next(iter(lengths))
+    return lengths.most_common(1)[0][0]
 
 
 def read_json(path: str | os.PathLike) -> object:

@@ -66,14 +66,14 @@ def locate(
 
 
 def align(
-    segmenter: Segmenter, preps: Sequence[Prepared], n_chars: int,
-    tables: Sequence[np.ndarray | None], locator: Locator, targets: Iterable[np.ndarray],
+    segmenter: Segmenter, preps: Sequence[Prepared], tables: Sequence[np.ndarray | None],
+    locator: Locator, targets: Iterable[np.ndarray],
 ) -> list[np.ndarray]:
     """Each training captcha's cuts by forced alignment with the locator: the
-    best path scored with the label's class (``targets``, alphabet indices) at
-    each position."""
+    best path scored with the label's class (``targets``, alphabet indices,
+    one array per captcha, any length) at each position."""
     return [
-        segmenter.cut(p.mask, n_chars, scorer=locator.scorer(table, n_chars, t))
+        segmenter.cut(p.mask, len(t), scorer=locator.scorer(table, len(t), t))
         for p, table, t in zip(preps, tables, targets)
     ]
 

@@ -15,6 +15,7 @@ the reader's final reading (:meth:`Locator.vote`).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numba
@@ -99,7 +100,7 @@ def fit_locator(
 
 
 def train_locator(
-    preps: list[Prepared], cuts: list[np.ndarray], targets: np.ndarray,
+    preps: list[Prepared], cuts: list[np.ndarray], targets: Sequence[np.ndarray],
     rng: np.random.Generator, segmenter: Segmenter, n_classes: int, hog_cell: int,
     hog_block: int, augment: int, spread: float, reject: int, overlap: float,
     max_iter: int = 200, previous: LogisticRegression | None = None,
@@ -111,11 +112,10 @@ def train_locator(
     overlapping no character by ``overlap``) as class ``n_classes``; see
     :func:`fit_locator` for ``max_iter`` and ``previous``."""
     width = segmenter.char_width_
-    n_chars = targets.shape[1]
     misplaced: Misplaced | None = None
     if reject:
         def misplaced(p: Prepared, c: np.ndarray, r: np.random.Generator) -> np.ndarray:
-            candidates = segmenter.lattice(p.mask, n_chars)[0]
+            candidates = segmenter.lattice(p.mask, len(c))[0]
             return misplaced_slices(candidates, c, reject, overlap, r)
 
     X, y = training_set(

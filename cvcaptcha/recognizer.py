@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -24,6 +24,7 @@ from .auto import AUTO_SEGMENTERS, auto_scores
 from .errors import ConfigError, LabelError
 from .features import check_features
 from .io import ImageLike, check_labels, read_image
+from .length import LengthPrior, allowed_lengths, choose_length, length_features
 from .locate import align, locate, recentre_to_labels
 from .locator import Locator, train_locator
 from .models import make_classifier
@@ -40,14 +41,31 @@ from .windows import CharWindows
 class Prediction:
     """What the recognizer read in one captcha.
 
-    ``confidence`` is the product of the per-character probabilities: the
-    model's probability that the whole text is right.
+    ``confidence`` is the product of the per-character probabilities (and,
+    in a family of several lengths, of ``length_confidence``): the model's
+    probability that the whole text is right.
     """
 
     text: str
     confidence: float
     char_confidences: list[float]
     cuts: np.ndarray = field(repr=False)
+    #: In a family of several lengths, the share of the chosen length among
+    #: the lengths read (see :func:`~cvcaptcha.length.choose_length`), a factor
+    #: of ``confidence``; 1 in a family of one length.
+    length_confidence: float = 1.0
+
+
+class Read(NamedTuple):
+    """One captcha's read, at working scale: its cuts, the class
+    probabilities of each character, the exact-count status (see
+    :meth:`~cvcaptcha.segment.Segmenter.cut_status`) and the share of its
+    length among the lengths read (1 in a family of one length)."""
+
+    cuts: np.ndarray
+    proba: np.ndarray
+    status: bool | None
+    length_share: float
 
 
 class CaptchaRecognizer(BaseEstimator):
@@ -90,6 +108,11 @@ class CaptchaRecognizer(BaseEstimator):
         Constructor parameters of segmentation strategies, by strategy name,
         e.g. ``{"window": {"pitch_weight": 1.0}}``; a strategy not named
         keeps its defaults. Searchable as one parameter (a grid of such dicts).
+    lengths : None, int, str or sequence of int
+        The label lengths captchas may have: ``"4-6"``, ``"4,6"``, ``5`` or a
+        list. None: every length from the shortest training label's to the
+        longest's. A family of several lengths reads each captcha at its most
+        likely lengths and keeps the best read (see :mod:`~cvcaptcha.length`).
     align_rounds : int
         For guided strategies: after training on the strategy's unguided cuts,
         re-cut every training captcha by forced alignment (the lattice path
@@ -169,7 +192,14 @@ class CaptchaRecognizer(BaseEstimator):
     Attributes
     ----------
     n_chars_ : int
-        Label length learned from the training labels.
+        Label length learned from the training labels (the most common one
+        in a family of several lengths).
+    lengths_ : tuple of int
+        The label lengths the model reads: ``lengths``, or every length from
+        the shortest training label's to the longest's.
+    length_mean_, length_scale_, length_coef_, length_intercept_, length_spread_
+        With several ``lengths_``: the length prior as plain arrays (see
+        :class:`~cvcaptcha.length.LengthPrior`).
     alphabet_ : str
         Sorted characters seen in the training labels; class ``i`` is ``alphabet_[i]``.
     segmenter_ : Segmenter
@@ -204,6 +234,7 @@ class CaptchaRecognizer(BaseEstimator):
         line_frac: float = 0.07,
         segmenter: str = "auto",
         segmenter_params: dict[str, dict[str, float]] | None = None,
+        lengths: Any = None,
         align_rounds: int = 1,
         augment: int = 6,
         jitter: float = 0.2,
@@ -236,6 +267,7 @@ class CaptchaRecognizer(BaseEstimator):
         self.line_frac = line_frac
         self.segmenter = segmenter
         self.segmenter_params = segmenter_params
+        self.lengths = lengths
         self.align_rounds = align_rounds
         self.augment = augment
         self.jitter = jitter
@@ -324,10 +356,11 @@ class CaptchaRecognizer(BaseEstimator):
             len(self.alphabet_), self._char_width(), self.hog_cell, self.hog_block,
         )
 
-    def _reader(self) -> Reader:
-        """The fitted reader and its reading rules."""
+    def _reader(self, n_chars: int | None = None) -> Reader:
+        """The fitted reader and its reading rules, for captchas of ``n_chars``
+        characters (default: the most common length)."""
         return Reader(
-            self.classifier_, len(self.alphabet_), self._windows(), self.n_chars_,
+            self.classifier_, len(self.alphabet_), self._windows(), n_chars or self.n_chars_,
             self._char_width(), self.shift_reads, self.shift_span, self.shift_below,
         )
 
@@ -390,7 +423,8 @@ class CaptchaRecognizer(BaseEstimator):
         labels = [str(label) for label in labels]
         if len(images) != len(labels):
             raise LabelError(f"{len(images)} images but {len(labels)} labels")
-        check_labels(labels)
+        check_labels(labels, mixed=True)
+        allowed_lengths(labels, self.lengths)  # refuse labels outside ``lengths`` early
         if len(set("".join(labels))) == 1:
             raise LabelError("training labels use a single character; nothing to learn")
         for strategy in self.segmenter_params or {}:  # refuse a bad recipe before the work
@@ -412,7 +446,7 @@ class CaptchaRecognizer(BaseEstimator):
         rounds = self._fit_prepared(preps, labels, name)
         self.fit_summary_ = {
             "n_images": len(labels),
-            "n_chars": len(labels) * self.n_chars_,
+            "n_chars": sum(len(label) for label in labels),
             "segmenter": name,
             **summary,
             "align_rounds": rounds,
@@ -452,8 +486,8 @@ class CaptchaRecognizer(BaseEstimator):
 
         def read(model: Any, labelled: np.ndarray, pseudo: np.ndarray) -> tuple[list[str], Any]:
             found = model._read([preps[i] for i in labelled] + [extra[i] for i in pseudo])
-            texts = ["".join(model.alphabet_[i] for i in p.argmax(axis=1)) for _, p, _ in found]
-            return texts, np.array([np.prod(p.max(axis=1)) for _, p, _ in found])
+            texts = [model._text(r.proba) for r in found]
+            return texts, np.array([np.prod(r.proba.max(axis=1)) * r.length_share for r in found])
 
         kept, texts, done = self_train(
             len(labels), len(extra), labels, fit, read, rounds=self.self_training_rounds,
@@ -469,14 +503,15 @@ class CaptchaRecognizer(BaseEstimator):
     def _fit_prepared(self, preps: list[Prepared], labels: list[str], segmenter_name: str) -> int:
         """Fit on prepared captchas (labels already checked) with one named
         segmenter; returns the alignment rounds run."""
-        n_chars = len(labels[0])
+        counts = np.array([len(label) for label in labels])
         alphabet = "".join(sorted(set("".join(labels))))
         masks = [p.mask for p in preps]
-        segmenter = self._make_segmenter(segmenter_name).fit(masks, n_chars)
+        segmenter = self._make_segmenter(segmenter_name).fit(masks, counts)
         index = {c: i for i, c in enumerate(alphabet)}
-        targets = np.array([[index[c] for c in label] for label in labels])
-        cuts = [segmenter.cut(m, n_chars) for m in masks]
-        self.n_chars_ = n_chars
+        targets = [np.array([index[c] for c in label]) for label in labels]
+        cuts = [segmenter.cut(m, n) for m, n in zip(masks, counts)]
+        self.n_chars_ = int(np.bincount(counts).argmax())
+        self.lengths_ = allowed_lengths(labels, self.lengths)
         self.alphabet_ = alphabet
         self.segmenter_ = segmenter
         rng = np.random.default_rng(self.random_state)
@@ -487,9 +522,7 @@ class CaptchaRecognizer(BaseEstimator):
         for _ in range(rounds):
             locator = self._locator()
             tables = self._tables(preps, locator)
-            cuts = align(
-                segmenter, preps, n_chars, tables, locator, self._progress(targets, "align")
-            )
+            cuts = align(segmenter, preps, tables, locator, self._progress(targets, "align"))
             segmenter.learn_cuts(masks, cuts)
             model = self._fit_locator(preps, cuts, targets, rng, model)
         self._fit_reader(preps, cuts, targets, rng)
@@ -504,7 +537,39 @@ class CaptchaRecognizer(BaseEstimator):
             int(v) for v in np.median([p.original_shape for p in preps], axis=0)
         )
         self.scale_ = float(np.median([p.scale for p in preps]))
+        if len(self.lengths_) > 1:
+            self._fit_length_prior(preps, counts)
         return rounds
+
+    def _fit_length_prior(self, preps: list[Prepared], counts: np.ndarray) -> None:
+        """Learn the length prior (see :class:`~cvcaptcha.length.LengthPrior`)
+        and keep it as plain arrays."""
+        prior = LengthPrior.fit(self._length_features(preps), counts, self.lengths_)
+        self.length_mean_, self.length_scale_ = prior.mean, prior.scale
+        self.length_coef_ = prior.coef
+        self.length_intercept_, self.length_spread_ = prior.intercept, prior.spread
+
+    def _length_features(
+        self, preps: Sequence[Prepared], tables: Sequence[np.ndarray | None] | None = None
+    ) -> np.ndarray:
+        """:func:`~cvcaptcha.length.length_features` of each captcha."""
+        if tables is None:
+            tables = self._tables(preps, self._locator())
+        pitch = self._char_width()
+        return np.stack([
+            length_features(p, pitch, t, self.hog_cell) for p, t in zip(preps, tables)
+        ])
+
+    def _length_prior(self) -> LengthPrior:
+        return LengthPrior(
+            self.length_mean_, self.length_scale_, self.length_coef_,
+            float(self.length_intercept_), float(self.length_spread_), self._lengths(),
+        )
+
+    def _lengths(self) -> tuple[int, ...]:
+        """The lengths this model reads (a model saved before lengths were
+        learned reads its one length)."""
+        return tuple(getattr(self, "lengths_", (self.n_chars_,)))
 
     def _fit_locator(
         self, preps: list[Prepared], cuts: list[np.ndarray], targets: np.ndarray,
@@ -516,7 +581,7 @@ class CaptchaRecognizer(BaseEstimator):
         model = train_locator(
             preps, cuts, targets, rng, self.segmenter_, len(self.alphabet_), self.hog_cell,
             self.hog_block, min(self.augment, 1), self.jitter * self._char_width(),
-            int(round(self.reject * self.n_chars_)), self.reject_overlap,
+            int(round(self.reject * np.mean([len(t) for t in targets]))), self.reject_overlap,
             # a locator that only bootstraps an alignment round need not converge
             max_iter=100 if previous is None and self.align_rounds else 200, previous=previous,
         )
@@ -542,6 +607,8 @@ class CaptchaRecognizer(BaseEstimator):
     # -- reading ---------------------------------------------------------------
     def _segment(self, preps: list[Prepared]) -> list[tuple[np.ndarray, bool | None]]:
         """Cuts (working scale) and exact-count status of each captcha."""
+        if len(self._lengths()) > 1:  # the cuts of the length read best
+            return [(r.cuts, r.status) for r in self._read(preps)]
         locator = self._locator()
         found = locate(
             self.segmenter_, preps, self.n_chars_, self._tables(preps, locator), locator,
@@ -549,15 +616,49 @@ class CaptchaRecognizer(BaseEstimator):
         )
         return [(cuts, status) for cuts, status, _ in found]
 
-    def _read(self, preps: list[Prepared]) -> list[tuple[np.ndarray, np.ndarray, bool | None]]:
-        """Cuts (working scale), class probabilities and exact-count status of
-        each captcha: locate, read the centred windows (or keep the reads made
-        while locating), read unsure characters again at moved windows, and let
-        the locator vote."""
-        locator, reader = self._locator(), self._reader()
+    def _read(self, preps: list[Prepared]) -> list[Read]:
+        """What each captcha reads: at its one length, or, in a family of
+        several lengths, at each length its prior makes likely, keeping the
+        best read (prior plus the reads' log-probabilities)."""
+        locator = self._locator()
         tables = self._tables(preps, locator)
+        if len(self._lengths()) == 1:
+            return [
+                Read(c, pr, status, 1.0)
+                for c, pr, status in self._read_at(preps, tables, locator, self.n_chars_)
+            ]
+        prior = self._length_prior()
+        logs = prior.log_prior(self._length_features(preps, tables))
+        wanted = prior.candidates(logs)
+        found: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, bool | None]] = {}
+        for n in sorted({n for ns in wanted for n in ns}):
+            idx = [i for i, ns in enumerate(wanted) if n in ns]
+            reads = self._read_at(
+                [preps[i] for i in idx], [tables[i] for i in idx], locator, n
+            )
+            found.update(((i, n), r) for i, r in zip(idx, reads))
+        out = []
+        for i, ns in enumerate(wanted):
+            scores = {
+                n: logs[i, prior.lengths.index(n)]
+                + float(np.log(np.maximum(found[i, n][1].max(axis=1), 1e-12)).sum())
+                for n in ns
+            }
+            n, share = choose_length(scores)
+            out.append(Read(*found[i, n], share))
+        return out
+
+    def _read_at(
+        self, preps: list[Prepared], tables: list[np.ndarray | None], locator: Locator | None,
+        n_chars: int,
+    ) -> list[tuple[np.ndarray, np.ndarray, bool | None]]:
+        """Cuts (working scale), class probabilities and exact-count status of
+        each captcha read as ``n_chars`` characters: locate, read the centred
+        windows (or keep the reads made while locating), read unsure
+        characters again at moved windows, and let the locator vote."""
+        reader = self._reader(n_chars)
         found = locate(
-            self.segmenter_, preps, self.n_chars_, tables, locator, reader, self.locator_weight
+            self.segmenter_, preps, n_chars, tables, locator, reader, self.locator_weight
         )
         cuts = [c for c, _, _ in found]
         read = [pr for _, _, pr in found if pr is not None]  # while recentring
@@ -569,12 +670,13 @@ class CaptchaRecognizer(BaseEstimator):
             ]
         return [(c, pr, status) for (c, status, _), pr in zip(found, probas)]
 
+    def _text(self, proba: np.ndarray) -> str:
+        """The text of one captcha's class probabilities."""
+        return "".join([self.alphabet_[i] for i in proba.argmax(axis=1).tolist()])
+
     def _texts(self, preps: list[Prepared]) -> list[str]:
         """The text read in each prepared captcha."""
-        return [
-            "".join(self.alphabet_[i] for i in proba.argmax(axis=1))
-            for _, proba, _ in self._read(preps)
-        ]
+        return [self._text(r.proba) for r in self._read(preps)]
 
     def _check_fitted(self) -> None:
         """Raise scikit-learn's ``NotFittedError`` before fitting (a plain
@@ -591,15 +693,16 @@ class CaptchaRecognizer(BaseEstimator):
         self._check_fitted()
         preps = self._prepare(images, "predict")
         out = []
-        for prep, (cuts, proba, _) in zip(preps, self._read(preps)):
+        for prep, read in zip(preps, self._read(preps)):
             # plain Python on the few numbers: numpy's per-call cost shows here
-            conf = proba.max(axis=1).tolist()
+            conf = read.proba.max(axis=1).tolist()
             out.append(
                 Prediction(
-                    text="".join([self.alphabet_[i] for i in proba.argmax(axis=1).tolist()]),
-                    confidence=math.prod(conf),
+                    text=self._text(read.proba),
+                    confidence=math.prod(conf) * read.length_share,
                     char_confidences=conf,
-                    cuts=np.round(cuts / prep.scale).astype(int),
+                    cuts=np.round(read.cuts / prep.scale).astype(int),
+                    length_confidence=read.length_share,
                 )
             )
         return out
@@ -631,10 +734,12 @@ class CaptchaRecognizer(BaseEstimator):
         """Raise :class:`LabelError` for labels this model cannot produce."""
         self._check_fitted()
         allowed = set(self.alphabet_)
+        lengths = self._lengths()
         for label in labels:
-            if len(label) != self.n_chars_:
+            if len(label) not in lengths:
+                reads = ", ".join(map(str, lengths))
                 raise LabelError(
-                    f"label {label!r} has {len(label)} characters; the model reads {self.n_chars_}"
+                    f"label {label!r} has {len(label)} characters; the model reads {reads}"
                 )
             unknown = sorted(set(label) - allowed)
             if unknown:

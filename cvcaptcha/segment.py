@@ -27,7 +27,7 @@ character width learned in ``fit``, so nothing is tied to one captcha family.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import cv2
@@ -65,14 +65,16 @@ class Segmenter:
     #: Floor of the learned width spread, as a fraction of the mean width.
     min_spread: ClassVar[float] = 0.15
 
-    def fit(self, masks: list[np.ndarray], n_chars: int) -> Segmenter:
+    def fit(self, masks: list[np.ndarray], n_chars: int | Sequence[int]) -> Segmenter:
         """Learn the mean and spread of character widths from training masks.
 
-        The width of one character is the text extent over the label length;
+        The width of one character is the text extent over the label length
+        (``n_chars``: one for all, or each mask's own);
         its spread is floored (see :meth:`set_widths`) so a very regular
         training set does not make the width prior brittle.
         """
-        widths = [(x1 - x0) / n_chars for x0, x1 in (text_extent(m) for m in masks)]
+        counts = np.broadcast_to(np.asarray(n_chars), (len(masks),))
+        widths = [(x1 - x0) / n for (x0, x1), n in zip(map(text_extent, masks), counts)]
         return self.set_widths(np.array(widths, dtype=float))
 
     def set_widths(self, widths: np.ndarray) -> Segmenter:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ConfigError, DatasetError
-from .styles import DEFAULT_ALPHABET, REGISTRY, get_style
+from .length import parse_lengths
+from .styles import DEFAULT_ALPHABET, REGISTRY, Draw, get_style
 
 __all__ = ["DEFAULT_ALPHABET", "STYLES", "generate", "random_labels"]
 
@@ -26,22 +28,28 @@ STYLES: tuple[str, ...] = tuple(REGISTRY)
 _FORMATS = {"png": (".png", {}), "jpeg": (".jpg", {"quality": 75})}
 
 
-def random_labels(count: int, length: int, alphabet: str, rng: random.Random) -> list[str]:
-    """``count`` distinct random labels (file names must not collide).
+def random_labels(
+    count: int, length: int | Sequence[int], alphabet: str, rng: random.Random
+) -> list[str]:
+    """``count`` distinct random labels (file names must not collide), each
+    of ``length`` characters or of a length drawn evenly from ``length``'s.
 
     Examples
     --------
     >>> random_labels(3, 2, "ab", random.Random(0)) != []
     True
+    >>> sorted({len(t) for t in random_labels(20, [2, 3], "abc", random.Random(0))})
+    [2, 3]
     """
-    if length < 1:
+    lengths = sorted(set(length)) if isinstance(length, Sequence) else [length]
+    if not lengths or min(lengths) < 1:
         raise ConfigError("length must be at least 1")
     if not alphabet or len(set(alphabet)) != len(alphabet):
         raise ConfigError("alphabet must be non-empty without repeated characters")
     bad = [c for c in alphabet if c in '/\\:*?"<>|.' or not c.isprintable() or c.isspace()]
     if bad:
         raise ConfigError(f"alphabet characters not usable in file names: {''.join(bad)!r}")
-    if count > len(alphabet) ** length:
+    if count > sum(len(alphabet) ** n for n in lengths):
         raise ConfigError(
             f"cannot make {count} distinct labels of length {length} "
             f"from {len(alphabet)} characters"
@@ -49,7 +57,8 @@ def random_labels(count: int, length: int, alphabet: str, rng: random.Random) ->
     seen: set[str] = set()
     labels: list[str] = []
     while len(labels) < count:
-        label = "".join(rng.choice(alphabet) for _ in range(length))
+        n = lengths[0] if len(lengths) == 1 else rng.choice(lengths)
+        label = "".join(rng.choice(alphabet) for _ in range(n))
         if label.lower() not in seen:  # case-insensitive file systems
             seen.add(label.lower())
             labels.append(label)
@@ -59,7 +68,7 @@ def random_labels(count: int, length: int, alphabet: str, rng: random.Random) ->
 def generate(
     out_dir: str | os.PathLike,
     count: int,
-    length: int | None = None,
+    length: int | str | Sequence[int] | None = None,
     alphabet: str | None = None,
     seed: int = 0,
     width: int | None = None,
@@ -76,8 +85,13 @@ def generate(
         Created if missing; existing files are never overwritten.
     count : int
         Number of captchas.
-    length : int, optional
-        Characters per captcha; the style's natural length by default.
+    length : int, str or sequence of int, optional
+        Characters per captcha; the style's natural length by default. Several
+        lengths (``"4-6"``, a list) make a family of several lengths, each
+        captcha's drawn evenly from them; unless ``width`` is given, each
+        captcha is then as wide as the style draws that many characters at
+        its natural pitch (the canvas grows with the text, as on sites that
+        draw longer texts wider).
     alphabet : str, optional
         Characters to draw from; the style's natural alphabet by default.
     seed : int
@@ -107,7 +121,8 @@ def generate(
     from tqdm.auto import tqdm
 
     look = get_style(style)
-    length = look.length if length is None else length
+    lengths = parse_lengths(look.length if length is None else length) or (look.length,)
+    fixed_width = width is not None
     alphabet = look.alphabet if alphabet is None else alphabet
     width = look.size[0] if width is None else width
     height = look.size[1] if height is None else height
@@ -122,7 +137,7 @@ def generate(
     if width < 16 or height < 16:
         raise ConfigError("width and height must be at least 16 pixels")
     rng = random.Random(seed)
-    labels = random_labels(count, length, alphabet, rng)
+    labels = random_labels(count, lengths if len(lengths) > 1 else lengths[0], alphabet, rng)
     suffix, options = _FORMATS[image_format]
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -133,11 +148,16 @@ def generate(
             f"{out}: {len(clash)} file(s) would be overwritten, e.g. {clash[0]}{suffix}"
         )
     out.mkdir(parents=True, exist_ok=True)
-    draw = look.make(width, height)
+    draws: dict[int, Draw] = {}
     paths = []
     for label in tqdm(labels, desc="generating", unit="img", disable=not progress, leave=False):
         path = out / f"{label}{suffix}"
-        image = draw(label, rng)
+        wide = width if fixed_width or len(lengths) == 1 else round(
+            width * len(label) / look.length
+        )
+        if wide not in draws:
+            draws[wide] = look.make(wide, height)
+        image = draws[wide](label, rng)
         if image_format == "jpeg" and image.mode not in ("RGB", "L"):
             image = image.convert("L" if image.mode == "1" else "RGB")
         image.save(path, format=image_format, **options)

@@ -26,7 +26,7 @@ Misplaced = Callable[[Prepared, np.ndarray, np.random.Generator], np.ndarray]
 def training_set(
     preps: Sequence[Prepared],
     cuts: Sequence[np.ndarray],
-    targets: np.ndarray,
+    targets: Sequence[np.ndarray],
     rng: np.random.Generator,
     features: Features,
     augment: int = 0,
@@ -43,7 +43,7 @@ def training_set(
     ----------
     preps, cuts, targets
         The training captchas, their cuts (working scale) and their labels as
-        alphabet indices, shape ``(captchas, n_chars)``.
+        alphabet indices, one array per captcha (of any length).
     rng : numpy Generator
         Source of every random choice, in a fixed order (reproducible fits).
     features : callable

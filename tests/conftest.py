@@ -58,6 +58,31 @@ def synth_test_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def mixed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """120 synthetic captchas of 3 to 5 characters (a family of several lengths)."""
+    out = tmp_path_factory.mktemp("mixed") / "train"
+    generate(out, 120, length="3-5", alphabet="abcdef23", seed=5)
+    return out
+
+
+@pytest.fixture(scope="session")
+def mixed_test_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """45 more captchas of the mixed family, for evaluation."""
+    out = tmp_path_factory.mktemp("mixed") / "test"
+    generate(out, 45, length="3-5", alphabet="abcdef23", seed=6)
+    return out
+
+
+@pytest.fixture(scope="session")
+def mixed_model(mixed_dir: Path):
+    """The window recipe (one moved copy per character) fitted on the mixed family."""
+    from cvcaptcha import CaptchaRecognizer, load_dataset
+
+    data = load_dataset(mixed_dir)
+    return CaptchaRecognizer(segmenter="window", augment=1).fit(data.images, data.labels)
+
+
+@pytest.fixture(scope="session")
 def fast_model(synth_dir: Path):
     """A cheap recognizer fitted on the synthetic set."""
     from cvcaptcha import CaptchaRecognizer, load_dataset

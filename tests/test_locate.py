@@ -70,7 +70,7 @@ def test_forced_alignments_follow_the_labels(fitted: CaptchaRecognizer, synth_pr
     seg = fitted.segmenter_
     texts = fitted._texts(synth_preps)
     targets = [np.array([fitted.alphabet_.index(c) for c in t]) for t in texts]
-    aligned = align(seg, synth_preps, 4, tables, locator, targets)
+    aligned = align(seg, synth_preps, tables, locator, targets)
     for prep, table, t, cuts in zip(synth_preps, tables, targets, aligned):
         np.testing.assert_array_equal(cuts, seg.cut(prep.mask, 4, locator.scorer(table, 4, t)))
     moved = recentre_to_labels(seg, synth_preps, aligned, tables, locator, reader, 0.2, targets)
@@ -81,5 +81,5 @@ def test_forced_alignments_follow_the_labels(fitted: CaptchaRecognizer, synth_pr
     # forced to a wrong label, the path moves away from where the text is read
     wrong = [np.roll(t, 1) for t in targets]
     assert any(not np.array_equal(a, b) for a, b in zip(
-        align(seg, synth_preps, 4, tables, locator, wrong), aligned
+        align(seg, synth_preps, tables, locator, wrong), aligned
     ))

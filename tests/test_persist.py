@@ -172,3 +172,16 @@ def test_parameters_of_a_newer_version_are_named(model_file: Path, tmp_path: Pat
 def test_missing_model_file(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="no such model file"):
         load_model(tmp_path / "none.model")
+
+
+def test_round_trip_of_a_family_of_several_lengths(
+    mixed_model: CaptchaRecognizer, mixed_test_dir: Path, tmp_path: Path
+) -> None:
+    images = load_dataset(mixed_test_dir).images[:15]
+    loaded = load_model(save_model(mixed_model, tmp_path / "m.cvc"))
+    assert tuple(loaded.lengths_) == mixed_model.lengths_
+    before, after = mixed_model.predict_details(images), loaded.predict_details(images)
+    assert [p.text for p in before] == [p.text for p in after]
+    np.testing.assert_allclose(
+        [p.confidence for p in before], [p.confidence for p in after], rtol=1e-6
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from cvcaptcha.errors import ConfigError, LabelError
 from cvcaptcha.evaluation import evaluate
 from cvcaptcha.locate import locate
 from cvcaptcha.segment import segmenter_name
+
+from .conftest import FAST
 
 
 def test_init_only_stores_params_and_clone_keeps_nested_params() -> None:
@@ -33,12 +36,16 @@ def test_bad_classifier_raises_config_error() -> None:
         CaptchaRecognizer(classifier=42).fit([np.zeros((20, 40), np.uint8)] * 2, ["ab", "ba"])
 
 
-def test_fit_rejects_inconsistent_labels() -> None:
+def test_fit_rejects_labels_it_cannot_learn() -> None:
     img = np.full((30, 60), 255, np.uint8)
-    with pytest.raises(LabelError):
-        CaptchaRecognizer().fit([img, img], ["ab", "abc"])
+    with pytest.raises(LabelError, match="outside lengths"):
+        CaptchaRecognizer(lengths="2").fit([img, img], ["ab", "abc"])
+    with pytest.raises(LabelError, match="empty"):
+        CaptchaRecognizer().fit([img, img], ["ab", ""])
     with pytest.raises(LabelError):
         CaptchaRecognizer().fit([img, img], ["aa", "aa"])
+    with pytest.raises(ConfigError, match="lengths"):
+        CaptchaRecognizer(lengths="four").fit([img, img], ["ab", "abc"])
 
 
 def test_default_recipe_learns_family_and_reads_better_than_chance(
@@ -199,9 +206,10 @@ def test_reading_is_locate_then_moved_reads_then_the_locator_vote(
         fitted.segmenter_, synth_preps, fitted.n_chars_, tables, locator, reader,
         fitted.locator_weight,
     )
-    for (cuts, proba, status), (c, s, centred), prep, table in zip(
+    for (cuts, proba, status, share), (c, s, centred), prep, table in zip(
         fitted._read(synth_preps), found, synth_preps, tables
     ):
+        assert share == 1.0  # a family of one length
         np.testing.assert_array_equal(cuts, c)
         assert status == s
         alone = reader.moved([prep], [c], centred[None].copy())[0]
@@ -210,5 +218,45 @@ def test_reading_is_locate_then_moved_reads_then_the_locator_vote(
         )
     texts = fitted._texts(synth_preps)
     assert texts == ["".join(fitted.alphabet_[i] for i in p.argmax(axis=1))
-                     for _, p, _ in fitted._read(synth_preps)]
+                     for _, p, _, _ in fitted._read(synth_preps)]
 
+
+
+def test_a_family_of_several_lengths_reads_each_captchas_length(
+    mixed_model: CaptchaRecognizer, mixed_test_dir: Path
+) -> None:
+    data = load_dataset(mixed_test_dir)
+    assert mixed_model.lengths_ == (3, 4, 5)
+    assert mixed_model.n_chars_ in (3, 4, 5)
+    found = mixed_model.predict_details(data.images)
+    right_length = np.mean([len(p.text) == len(t) for p, t in zip(found, data.labels)])
+    assert right_length > 0.8
+    assert {len(p.text) for p in found} == {3, 4, 5}
+    assert np.mean([p.text == t for p, t in zip(found, data.labels)]) > 0.3
+    for p in found:
+        assert len(p.char_confidences) == len(p.text) == len(p.cuts)
+        assert 0 < p.length_confidence <= 1
+        assert p.confidence == pytest.approx(math.prod(p.char_confidences) * p.length_confidence)
+    wrong = [p.length_confidence for p, t in zip(found, data.labels) if len(p.text) != len(t)]
+    right = [p.length_confidence for p, t in zip(found, data.labels) if len(p.text) == len(t)]
+    if wrong:  # a wrong length looks less sure than a right one
+        assert np.mean(wrong) < np.mean(right)
+    mixed_model.check_labels(["abc", "abcde"])
+    with pytest.raises(LabelError, match="reads 3, 4, 5"):
+        mixed_model.check_labels(["abcdef"])
+
+
+def test_lengths_parameter_lets_a_model_read_lengths_training_did_not_show(
+    mixed_dir: Path, mixed_test_dir: Path
+) -> None:
+    data = load_dataset(mixed_dir)
+    keep = [i for i, t in enumerate(data.labels) if len(t) != 5]
+    images, labels = [data.images[i] for i in keep], [data.labels[i] for i in keep]
+    model = CaptchaRecognizer(**FAST, lengths="3-5").fit(images, labels)
+    assert model.lengths_ == (3, 4, 5)
+    test = load_dataset(mixed_test_dir)
+    fives = [img for img, t in zip(test.images, test.labels) if len(t) == 5]
+    assert np.mean([len(p) == 5 for p in model.predict(fives)]) > 0.5
+    learned = CaptchaRecognizer(**FAST).fit(images, labels)
+    assert learned.lengths_ == (3, 4)
+    assert {len(p) for p in learned.predict(fives)} <= {3, 4}

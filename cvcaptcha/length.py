@@ -1,0 +1,199 @@
+"""How many characters a captcha holds, for families of several label lengths.
+
+A family whose labels all have one length never comes here. For the others
+the recognizer reads each captcha at a few candidate lengths and keeps the
+best (:func:`choose_length`); which lengths are worth reading, and how likely
+each is before reading, comes from a learned *length prior*
+(:class:`LengthPrior`): a ridge regression of the label length on a few
+geometric measures of the captcha (:func:`length_features`: the text extent in
+learned pitches, ink blobs, the locator's peaks), with a Gaussian of the
+training residuals around its prediction. Being a regression, it also gives
+a prior to lengths the user allows (``lengths=``) but training never showed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from .columns import column_ink, text_extent
+from .errors import ConfigError, LabelError
+from .prepare import Prepared
+
+#: Floor of the prior's spread, in characters: a length one off the
+#: prediction always keeps a chance to be read.
+MIN_SPREAD: float = 0.35
+#: A candidate length is read only when its prior is at least this share of
+#: the most likely length's.
+MIN_PRIOR_SHARE: float = 0.01
+#: Most lengths read per captcha.
+MAX_CANDIDATES: int = 3
+
+
+def parse_lengths(value: object) -> tuple[int, ...] | None:
+    """The allowed label lengths from an int, ``"4-6"``/``"4,5,7"`` or a
+    sequence of ints; None stays None (learned from the labels).
+
+    Examples
+    --------
+    >>> parse_lengths("4-6"), parse_lengths(5), parse_lengths([7, 4]), parse_lengths(None)
+    ((4, 5, 6), (5,), (4, 7), None)
+    """
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str):
+            found: set[int] = set()
+            for part in value.replace(" ", "").split(","):
+                lo, _, hi = part.partition("-")
+                found.update(range(int(lo), int(hi or lo) + 1))
+        elif isinstance(value, (int, np.integer)):
+            found = {int(value)}
+        else:
+            found = {int(v) for v in value}  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"lengths must be a length, a range like '4-6' or a list of lengths, not {value!r}"
+        ) from None
+    if not found or min(found) < 1:
+        raise ConfigError(f"lengths must be positive, not {value!r}")
+    return tuple(sorted(found))
+
+
+def allowed_lengths(labels: Sequence[str], lengths: object = None) -> tuple[int, ...]:
+    """The lengths a model reads: ``lengths`` when given (every label must fit),
+    else every length from the shortest label's to the longest's."""
+    seen = sorted({len(label) for label in labels})
+    allowed = parse_lengths(lengths)
+    if allowed is None:
+        return tuple(range(seen[0], seen[-1] + 1))
+    odd = sorted(set(seen) - set(allowed))
+    if odd:
+        raise LabelError(
+            f"labels of length {', '.join(map(str, odd))} are outside lengths={lengths!r}"
+        )
+    return allowed
+
+
+def length_features(prep: Prepared, pitch: float, table: np.ndarray | None = None,
+                    cell: int = 4) -> np.ndarray:
+    """Measures of one captcha that tell how many characters it holds.
+
+    The text extent, the inked columns and the ink area, each in learned
+    pitches (``pitch``, pixels at working height); the ink blobs (runs of
+    inked columns, connected components); and, when the locator's ``table`` of
+    this captcha is given (rows every ``cell`` pixels), its expected count
+    (the summed best-character probability over a pitch) and its peaks above
+    one half at least half a pitch apart.
+
+    Examples
+    --------
+    >>> m = np.zeros((20, 60), np.uint8); m[5:15, 5:12] = 1; m[5:15, 25:32] = 1
+    >>> p = Prepared(m, 1.0, m.astype(np.float32), np.zeros((1, 1), np.float32))
+    >>> length_features(p, 20.0)[:2].round(2).tolist()
+    [1.35, 0.7]
+    """
+    mask = prep.mask
+    h = mask.shape[0]
+    x0, x1 = text_extent(mask)
+    ink = column_ink(mask)
+    inked = ink >= max(1.0, 0.1 * h)
+    runs = int(np.count_nonzero(inked[1:] & ~inked[:-1]) + inked[0]) if len(inked) else 0
+    labelled, _ = ndimage.label(mask)
+    areas = np.bincount(labelled.ravel())[1:]
+    big = int(np.count_nonzero(areas >= 0.02 * h * h))
+    feats = [
+        (x1 - x0) / pitch, inked.sum() / pitch, mask.sum() / (pitch * h), runs, big,
+        mask.shape[1] / h,
+    ]
+    if table is not None:
+        best = table.max(axis=1) if len(table) else np.zeros(1)
+        step = max(1, int(round(pitch / cell)))
+        feats += [best.sum() / step, _peaks(best, max(1, step // 2))]
+    return np.asarray(feats, dtype=np.float64)
+
+
+def _peaks(profile: np.ndarray, distance: int) -> int:
+    """Local maxima of ``profile`` above one half, at least ``distance`` apart."""
+    from scipy.signal import find_peaks
+
+    return len(find_peaks(np.r_[0.0, profile, 0.0], height=0.5, distance=distance)[0])
+
+
+@dataclass
+class LengthPrior:
+    """A fitted length prior as plain arrays (see the module docstring).
+
+    Parameters
+    ----------
+    mean, scale : ndarray
+        Standardisation of the features.
+    coef : ndarray
+        Ridge weights on the standardised features.
+    intercept : float
+    spread : float
+        Standard deviation of the training residuals (floored at :data:`MIN_SPREAD`).
+    lengths : tuple of int
+        The lengths a captcha may have.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    spread: float
+    lengths: tuple[int, ...]
+
+    @classmethod
+    def fit(cls, X: np.ndarray, y: np.ndarray, lengths: tuple[int, ...],
+            alpha: float = 1.0) -> LengthPrior:
+        """Learn the regression from features ``X`` (one row per captcha) and
+        label lengths ``y``."""
+        from sklearn.linear_model import Ridge
+
+        mean, scale = X.mean(axis=0), X.std(axis=0)
+        scale[scale == 0] = 1.0
+        model = Ridge(alpha=alpha).fit((X - mean) / scale, y)
+        residuals = y - model.predict((X - mean) / scale)
+        spread = max(float(np.std(residuals)), MIN_SPREAD)
+        return cls(mean, scale, model.coef_.astype(np.float64), float(model.intercept_),
+                   spread, tuple(lengths))
+
+    def log_prior(self, X: np.ndarray) -> np.ndarray:
+        """Log-probability of each allowed length for each captcha, shape
+        ``(captchas, len(lengths))``, each row normalised."""
+        predicted = ((np.atleast_2d(X) - self.mean) / self.scale) @ self.coef + self.intercept
+        z = (np.asarray(self.lengths)[None, :] - predicted[:, None]) / self.spread
+        logs = -0.5 * z**2
+        return logs - np.logaddexp.reduce(logs, axis=1, keepdims=True)
+
+    def candidates(self, log_prior: np.ndarray) -> list[list[int]]:
+        """The lengths worth reading in each captcha, most likely first: at
+        most :data:`MAX_CANDIDATES`, each at least :data:`MIN_PRIOR_SHARE` as
+        likely as the best."""
+        out = []
+        for row in log_prior:
+            order = np.argsort(-row)[:MAX_CANDIDATES]
+            keep = [int(i) for i in order if row[i] >= row[order[0]] + np.log(MIN_PRIOR_SHARE)]
+            out.append([self.lengths[i] for i in keep])
+        return out
+
+
+def choose_length(scores: dict[int, float]) -> tuple[int, float]:
+    """The best-scoring length and its posterior share among ``scores``
+    (log-scores of the reads at each candidate length).
+
+    Examples
+    --------
+    >>> n, p = choose_length({4: np.log(0.2), 5: np.log(0.6)})
+    >>> n, round(p, 2)
+    (5, 0.75)
+    """
+    lengths = list(scores)
+    logs = np.array([scores[n] for n in lengths], dtype=float)
+    best = int(np.argmax(logs))
+    share = float(np.exp(logs[best] - np.logaddexp.reduce(logs)))
+    return lengths[best], share

@@ -1,0 +1,84 @@
+"""The length prior and choice of families of several label lengths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cvcaptcha.errors import ConfigError, LabelError
+from cvcaptcha.length import (
+    MAX_CANDIDATES,
+    LengthPrior,
+    allowed_lengths,
+    choose_length,
+    length_features,
+    parse_lengths,
+)
+from cvcaptcha.prepare import Prepared
+
+
+@pytest.mark.parametrize("value", ["four", "6-x", "0-3", [], 0])
+def test_parse_lengths_refuses_nonsense(value: object) -> None:
+    with pytest.raises(ConfigError):
+        parse_lengths(value)
+
+
+def test_parse_lengths_reads_ranges_lists_and_single_lengths() -> None:
+    assert parse_lengths("4-6,8") == (4, 5, 6, 8)
+    assert parse_lengths(" 5 ") == (5,)
+    assert parse_lengths((6, 4)) == (4, 6)
+
+
+def test_allowed_lengths_fill_the_range_and_refuse_labels_outside() -> None:
+    assert allowed_lengths(["abcd", "abcdef"]) == (4, 5, 6)
+    assert allowed_lengths(["abcd"]) == (4,)
+    assert allowed_lengths(["abcd"], "3-5") == (3, 4, 5)
+    with pytest.raises(LabelError, match="length 6"):
+        allowed_lengths(["abcd", "abcdef"], "4-5")
+
+
+def _blobs(n: int, gap: int = 12, width: int = 8, height: int = 20) -> Prepared:
+    mask = np.zeros((height, 10 + n * (width + gap)), np.uint8)
+    for i in range(n):
+        x = 5 + i * (width + gap)
+        mask[4:16, x:x + width] = 1
+    return Prepared(mask, 1.0, mask.astype(np.float32), np.zeros((1, 1), np.float32))
+
+
+def test_length_features_count_separate_glyphs() -> None:
+    three, five = length_features(_blobs(3), 20.0), length_features(_blobs(5), 20.0)
+    assert three[3] == 3 and five[3] == 5  # runs of inked columns
+    assert three[4] == 3 and five[4] == 5  # connected components
+    assert five[0] > three[0]  # a longer text extent in pitches
+    table = np.zeros((40, 6), np.float32)
+    table[[5, 10, 15, 20], 0] = 0.9  # four confident window positions
+    with_table = length_features(_blobs(3), 20.0, table, cell=4)
+    assert len(with_table) == len(three) + 2 and with_table[-1] == 4
+
+
+def _features(lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Extent in pitches and a noisy count, as length_features measures them."""
+    return np.stack([lengths + rng.normal(0, 0.3, len(lengths)),
+                     lengths + rng.normal(0, 0.8, len(lengths))], axis=1)
+
+
+def test_length_prior_predicts_lengths_and_gives_unseen_ones_a_chance() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.choice([4, 6], 300)  # length 5 allowed but never seen in training
+    prior = LengthPrior.fit(_features(y, rng), y, (4, 5, 6))
+    test = np.array([4, 5, 6] * 50)
+    logs = prior.log_prior(_features(test, rng))
+    np.testing.assert_allclose(np.exp(logs).sum(axis=1), 1.0)
+    guessed = np.array(prior.lengths)[logs.argmax(axis=1)]
+    assert np.mean(guessed == test) > 0.8
+    assert np.mean(guessed[test == 5] == 5) > 0.5
+    wanted = prior.candidates(logs)
+    assert all(1 <= len(w) <= MAX_CANDIDATES and w[0] == g for w, g in zip(wanted, guessed))
+
+
+def test_choose_length_keeps_the_best_read_and_says_how_sure() -> None:
+    n, share = choose_length({4: -0.1, 5: -8.0, 6: -9.0})
+    assert n == 4 and share > 0.99
+    n, share = choose_length({4: -1.0, 5: -1.0})
+    assert share == pytest.approx(0.5)
+    assert choose_length({7: -3.0}) == (7, 1.0)
