@@ -94,7 +94,8 @@ def add_inspect(sub: argparse._SubParsersAction) -> None:
         description="Check a labelled folder: unreadable files, label length mix, alphabet, "
         "image sizes, rare characters; with -o also write an HTML overview. Exit status: 0 "
         "when the folder is fit for training, 1 when problems were found (unreadable files, "
-        "mixed label lengths, fewer than two characters) or the folder could not be read.",
+        "empty labels, fewer than two characters) or the folder could not be read. Several "
+        "label lengths are no problem: one model reads them all.",
         usage=[
             "cvcaptcha inspect path/to/folder",
             "cvcaptcha inspect path/to/folder -o out/overview    # + index.html",

@@ -117,7 +117,7 @@ def _compare_estimate(args: argparse.Namespace, images: list[Any], labels: list[
 
 
 def _compare_segmenters(args: argparse.Namespace) -> int:
-    from .compare import compare_segmenters, format_table, write_comparison
+    from .compare import compare_segmenters, format_by_length, format_table, write_comparison
     from .io import load_dataset
 
     if args.cv < 2:
@@ -132,6 +132,9 @@ def _compare_segmenters(args: argparse.Namespace) -> int:
     for path in write_comparison(result, args.output):
         print(f"wrote {path}")
     print(format_table(result.rows))
+    by_length = format_by_length(result.rows)
+    if by_length:
+        print(f"\nby label length:\n{by_length}")
     return 0
 
 

@@ -89,8 +89,10 @@ def compare_segmenters(
     Comparison
         ``exact_count_rate`` is the share of held-out captchas the strategy's
         own evidence split into exactly the label length before any forced
-        split, merge or fallback (see :meth:`Segmenter.cut_status`); it is
-        NaN for equal width, whose count is imposed. Accuracies and
+        split, merge or fallback (see :meth:`Segmenter.cut_status`; in a
+        family of several lengths, also read at the label's length); it is
+        NaN for equal width, whose count is imposed. ``exact_count_by_length``
+        and ``captcha_accuracy_by_length`` give both by label length. Accuracies and
         milliseconds per captcha (prediction, all stages) are averaged over
         held-out captchas of all folds.
 
@@ -114,7 +116,7 @@ def compare_segmenters(
         raise DatasetError(f"{len(images)} images but {len(labels)} labels")
     if len(labels) < cv:
         raise DatasetError(f"{len(labels)} captchas cannot make {cv} folds")
-    check_labels(labels)
+    check_labels(labels, mixed=True)
     grays = [read_image(img) for img in images]
     folds = list(KFold(cv, shuffle=True, random_state=seed).split(np.arange(len(labels))))
     rows: list[dict[str, Any]] = []
@@ -125,6 +127,7 @@ def compare_segmenters(
         exact: list[float] = []
         chars: list[bool] = []
         whole: list[bool] = []
+        lengths: list[int] = []
         seconds = 0.0
         for k, (train, test) in enumerate(folds):
             model = CaptchaRecognizer(segmenter=name, **params)
@@ -135,14 +138,18 @@ def compare_segmenters(
             start = time.perf_counter()
             found = model.predict_details(held)
             seconds += time.perf_counter() - start
-            exact += [math.nan if s is None else float(s) for _, s in model.cut_status(held)]
-            for pred, i in zip(found, test):
+            for pred, i, (_, s) in zip(found, test, model.cut_status(held)):
+                # exact: the strategy's own pieces, at the label's length
+                right_length = len(pred.text) == len(labels[i])
+                exact.append(math.nan if s is None else float(s and right_length))
                 whole.append(pred.text == labels[i])
-                chars += [a == b for a, b in zip(pred.text, labels[i])]
+                chars += [k < len(pred.text) and pred.text[k] == c for k, c in enumerate(labels[i])]
+                lengths.append(len(labels[i]))
             if k == 0:
                 cuts[name] = [p.cuts for p in found]
                 texts[name] = [p.text for p in found]
             bar.update()
+        by = np.array(lengths)
         rows.append(
             {
                 "strategy": name,
@@ -150,6 +157,12 @@ def compare_segmenters(
                 "char_accuracy": float(np.mean(chars)),
                 "captcha_accuracy": float(np.mean(whole)),
                 "ms_per_captcha": 1000.0 * seconds / len(whole),
+                "exact_count_by_length": {
+                    int(n): float(np.mean(np.array(exact)[by == n])) for n in sorted(set(lengths))
+                },
+                "captcha_accuracy_by_length": {
+                    int(n): float(np.mean(np.array(whole)[by == n])) for n in sorted(set(lengths))
+                },
             }
         )
     bar.close()
@@ -178,6 +191,33 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(_cell(row[c]) for c in COLUMNS) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def format_by_length(rows: Sequence[dict[str, Any]]) -> str:
+    """Exact-count rate and captcha accuracy by label length as a Markdown
+    table ("" for a family of one length).
+
+    Examples
+    --------
+    >>> print(format_by_length([{"strategy": "dp", "exact_count_by_length": {4: 0.5, 5: 1.0},
+    ...     "captcha_accuracy_by_length": {4: 0.25, 5: 0.75}}]))
+    | strategy | 4: exact / accuracy | 5: exact / accuracy |
+    |---|---|---|
+    | dp | 0.5000 / 0.2500 | 1.0000 / 0.7500 |
+    """
+    lengths = sorted({n for row in rows for n in row["exact_count_by_length"]})
+    if len(lengths) < 2:
+        return ""
+    lines = ["| strategy | " + " | ".join(f"{n}: exact / accuracy" for n in lengths) + " |",
+             "|" + "---|" * (len(lengths) + 1)]
+    lines += [
+        f"| {row['strategy']} | " + " | ".join(
+            f"{_cell(row['exact_count_by_length'][n])} / "
+            f"{_cell(row['captcha_accuracy_by_length'][n])}" for n in lengths
+        ) + " |"
+        for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -249,6 +289,9 @@ def write_comparison(
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows({c: row[c] for c in COLUMNS} for row in comparison.rows)
-    md_path.write_text(format_table(comparison.rows) + "\n")
+    by_length = format_by_length(comparison.rows)
+    md_path.write_text(format_table(comparison.rows) + "\n" + (
+        f"\nBy label length:\n\n{by_length}\n" if by_length else ""
+    ))
     indices = pick_samples(comparison, min(n_samples, len(comparison.labels)))
     return [csv_path, md_path, draw_cuts(comparison, indices, out / "cuts.png")]

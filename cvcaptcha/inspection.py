@@ -22,6 +22,9 @@ from .pages import render_page
 
 #: Characters seen fewer times than this are flagged as too rare to learn well.
 RARE_CHAR = 5
+#: A label length held by fewer than this share of the labels is flagged (a
+#: typo, or a length the model will hardly learn).
+RARE_LENGTH = 0.05
 
 
 def _some(names: Sequence[str], shown: int = 5) -> str:
@@ -68,12 +71,6 @@ def describe_dataset(data: Dataset, samples: int = 24, seed: int = 0) -> dict[st
             by_position[pos, index[char]] += 1
     sizes = Counter(f"{img.shape[1]}x{img.shape[0]}" for img in data.images)
     problems = [f"unreadable file {path.name}: {why}" for path, why in data.skipped]
-    if len(lengths) > 1:
-        common = lengths.most_common(1)[0][0]
-        odd = [p.name for p, label in zip(data.paths, labels) if len(label) != common]
-        problems.append(
-            f"labels have mixed lengths (most are {common} long); the odd ones: {_some(odd)}"
-        )
     if 0 in lengths:
         problems.append("a file name has an empty label")
     if len(alphabet) < 2:
@@ -81,6 +78,19 @@ def describe_dataset(data: Dataset, samples: int = 24, seed: int = 0) -> dict[st
     notes = []
     if len(sizes) > 1:
         notes.append(f"{len(sizes)} different image sizes; they are handled, but check they belong")
+    if len(lengths) > 1:
+        shown = ", ".join(f"{n} ({lengths[n]})" for n in sorted(lengths))
+        notes.append(
+            f"labels of {len(lengths)} lengths: {shown}; one model reads them all, "
+            "each captcha's length read with its text"
+        )
+        few = sorted(n for n, count in lengths.items() if count < RARE_LENGTH * len(labels))
+        if few:
+            odd = [p.name for p, label in zip(data.paths, labels) if len(label) in few]
+            notes.append(
+                f"few labels of length {', '.join(map(str, few))} (under "
+                f"{RARE_LENGTH:.0%}): typos, or a length to read with --lengths? {_some(odd)}"
+            )
     rare = [c for c, count in zip(alphabet, by_position.sum(axis=0)) if count < RARE_CHAR]
     if rare:
         notes.append(

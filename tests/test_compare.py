@@ -23,7 +23,8 @@ def test_compare_writes_csv_markdown_and_figure(synth_dir: Path, tmp_path: Path)
     )
     assert [r["strategy"] for r in result.rows] == ["equal", "dp", "lattice"]
     for row in result.rows:
-        assert set(row) == set(COLUMNS)
+        assert set(COLUMNS) <= set(row)
+        assert list(row["exact_count_by_length"]) == [4]
         assert 0.0 <= row["captcha_accuracy"] <= row["char_accuracy"] <= 1.0
         assert row["ms_per_captcha"] > 0
     assert math.isnan(result.rows[0]["exact_count_rate"])  # imposed by construction
@@ -35,6 +36,19 @@ def test_compare_writes_csv_markdown_and_figure(synth_dir: Path, tmp_path: Path)
     assert list(rows[0]) == list(COLUMNS) and len(rows) == 3
     assert "| strategy |" in paths[1].read_text()
     assert paths[2].stat().st_size > 1000
+
+
+def test_compare_works_on_a_family_of_several_lengths(mixed_dir: Path, tmp_path: Path) -> None:
+    data = load_dataset(mixed_dir)
+    result = compare_segmenters(
+        data.images[:60], data.labels[:60], cv=2, strategies=["equal", "components"], **FAST
+    )
+    for row in result.rows:
+        assert list(row["exact_count_by_length"]) == [3, 4, 5]
+        assert all(0 <= v <= 1 for v in row["captcha_accuracy_by_length"].values())
+    assert all(0 <= v <= 1 for v in result.rows[1]["exact_count_by_length"].values())
+    md = write_comparison(result, tmp_path / "out", n_samples=2)[1].read_text()
+    assert "By label length" in md and "| 3: exact / accuracy |" in md
 
 
 def test_compare_refuses_bad_arguments(synth_dir: Path) -> None:

@@ -31,7 +31,9 @@ def test_inspect_reports_problems_without_failing(hostile_dir: Path, capsys) -> 
     assert main(["inspect", str(hostile_dir)]) == 1
     captured = capsys.readouterr()
     assert "problem: unreadable file <broken>.png" in captured.out
-    assert "mixed lengths" in captured.out and "toolong.png" in captured.out
+    assert "note: labels of 2 lengths" in captured.out  # information, not a problem
+    assert "typos, or a length to read with --lengths?" in captured.out
+    assert "toolong.png" in captured.out
     assert "note: 1 entry(ies) without an image extension ignored: notes.txt" in captured.out
     assert "Traceback" not in captured.err
 
@@ -42,12 +44,13 @@ def test_inspect_missing_folder_is_one_line_error(tmp_path: Path, capsys) -> Non
     assert err.startswith("cvcaptcha: error:") and err.count("\n") == 1
 
 
-def test_describe_dataset_flags_mixed_lengths_and_rare_characters() -> None:
+def test_describe_dataset_notes_the_length_mix_and_flags_rare_characters() -> None:
     img = np.full((30, 90), 255, np.uint8)
     labels = ["abc"] * 6 + ["abcd"]
     paths = [Path(f"{i}.png") for i in range(7)]
     info = describe_dataset(Dataset([img] * 7, labels, paths))
     assert info["lengths"] == [(3, 6), (4, 1)]
     assert info["by_position"][:, info["alphabet"].index("a")].tolist() == [7, 0, 0, 0]
-    assert any("mixed lengths" in p and "6.png" in p for p in info["problems"])
+    assert info["problems"] == []
+    assert "labels of 2 lengths: 3 (6), 4 (1)" in info["notes"][0]
     assert any(n.endswith("learn): d") for n in info["notes"])  # seen once: too rare

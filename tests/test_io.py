@@ -138,3 +138,6 @@ def test_check_labels() -> None:
     assert check_labels(["abc", "xyz"]) == 3
     with pytest.raises(LabelError, match="inconsistent lengths"):
         check_labels(["abc", "abcd", "xyz"], ["abc.png", "abcd.png", "xyz.png"])
+    assert check_labels(["abc", "abcd", "xyz"], mixed=True) == 3  # the most common length
+    with pytest.raises(LabelError, match="empty"):
+        check_labels(["abc", ""], mixed=True)
