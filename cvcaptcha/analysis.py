@@ -67,7 +67,7 @@ def analyse(labels: Sequence[str], texts: Sequence[str], alphabet: str) -> dict[
     Parameters
     ----------
     labels : sequence of str
-        True texts, all of the model's label length.
+        True texts (of one length or several).
     texts : sequence of str
         What the model read.
     alphabet : str
@@ -76,11 +76,15 @@ def analyse(labels: Sequence[str], texts: Sequence[str], alphabet: str) -> dict[
     Returns
     -------
     dict
-        ``captcha_correct`` (n,) bool, ``char_correct`` (n, length) bool,
+        ``captcha_correct`` (n,) bool, ``char_correct`` (n, longest label)
+        bool (False past a label's end, and where the read is too short),
         ``captcha_accuracy``, ``char_accuracy``, ``position_accuracy``
-        (length,), ``chars`` (rows/columns of the matrix: the model's alphabet
-        plus any true character it cannot emit), ``confusion`` (counts) and
-        ``confusion_norm`` (rows sum to one).
+        (longest label,), ``chars`` (rows/columns of the matrix: the model's
+        alphabet plus any true character it cannot emit), ``confusion``
+        (counts, of the reads of the label's length) and ``confusion_norm``
+        (rows sum to one), ``wrong_length`` (share of reads of another length
+        than their label) and ``by_length`` (label length -> ``n``,
+        ``captcha_accuracy``, ``wrong_length``).
 
     Examples
     --------
@@ -88,28 +92,59 @@ def analyse(labels: Sequence[str], texts: Sequence[str], alphabet: str) -> dict[
     >>> a["captcha_accuracy"], a["confusion"].tolist()
     (0.5, [[1, 1], [0, 2]])
     """
-    truth = np.array([list(label) for label in labels])
-    read = np.array([list(text) for text in texts])
-    char_correct = truth == read
-    chars = "".join(sorted(set(alphabet) | set(truth.ravel())))
+    truth = padded(labels)
+    read = padded(texts, truth.shape[1])
+    valid = truth != PAD
+    char_correct = (truth == read) & valid
+    captcha_correct = np.array([t == label for t, label in zip(texts, labels)])
+    same = np.array([len(t) == len(label) for t, label in zip(texts, labels)])
+    lengths = np.array([len(label) for label in labels])
+    chars = "".join(sorted(set(alphabet) | set(truth[valid])))
     index = {c: i for i, c in enumerate(chars)}
     confusion = np.zeros((len(chars), len(chars)), dtype=int)
+    aligned = valid & same[:, None]
     np.add.at(
         confusion,
-        ([index[c] for c in truth.ravel()], [index[c] for c in read.ravel()]),
+        ([index[c] for c in truth[aligned]], [index[c] for c in read[aligned]]),
         1,
     )
     totals = confusion.sum(axis=1, keepdims=True)
     return {
-        "captcha_correct": char_correct.all(axis=1),
+        "captcha_correct": captcha_correct,
         "char_correct": char_correct,
-        "captcha_accuracy": float(char_correct.all(axis=1).mean()),
-        "char_accuracy": float(char_correct.mean()),
-        "position_accuracy": char_correct.mean(axis=0),
+        "captcha_accuracy": float(captcha_correct.mean()),
+        "char_accuracy": float(char_correct.sum() / valid.sum()),
+        "position_accuracy": char_correct.sum(axis=0) / np.maximum(valid.sum(axis=0), 1),
         "chars": chars,
         "confusion": confusion,
         "confusion_norm": confusion / np.maximum(totals, 1),
+        "wrong_length": float(np.mean(~same)),
+        "by_length": {
+            int(n): {
+                "n": int(np.sum(lengths == n)),
+                "captcha_accuracy": float(captcha_correct[lengths == n].mean()),
+                "wrong_length": float(np.mean(~same[lengths == n])),
+            }
+            for n in sorted(set(lengths.tolist()))
+        },
     }
+
+
+#: Fills texts shorter than the longest label in :func:`padded`.
+PAD = "\uffff"  # a noncharacter: never in a label (numpy drops a trailing "\\0")
+
+
+def padded(texts: Sequence[str], width: int | None = None) -> np.ndarray:
+    """Texts as a character array, one row each, cut or padded with
+    :data:`PAD` to ``width`` (default: the longest text).
+
+    Examples
+    --------
+    >>> padded(["ab", "abc"]).tolist() == [["a", "b", PAD], ["a", "b", "c"]]
+    True
+    """
+    width = max(map(len, texts), default=0) if width is None else width
+    return np.array([list(t[:width].ljust(width, PAD)) for t in texts]).reshape(len(texts), width)
 
 
 def operating_points(
@@ -213,8 +248,8 @@ def misread_characters(
         ``char``, ``count``, ``misses``, ``rate``, ``readings`` (most common
         wrong readings with counts) and ``image`` (path relative to the page).
     """
-    truth = np.array([list(label) for label in ev.labels])
-    wrong = ~stats["char_correct"]
+    truth = padded(ev.labels)
+    wrong = ~stats["char_correct"] & (truth != PAD)
     rows = []
     for char in stats["chars"]:
         where = truth == char
@@ -229,6 +264,8 @@ def misread_characters(
         readings: Counter[str] = Counter()
         for i, j in zip(*np.nonzero(truth == char)):
             pred = ev.predictions[i]
+            if j >= len(pred.text):  # a read too short has no crop here
+                continue
             if wrong[i, j]:
                 readings[pred.text[j]] += 1
                 if len(bad_crops) < examples:
@@ -272,7 +309,7 @@ def failure_gallery(
     out = []
     for rank, i in enumerate(failed):
         pred = ev.predictions[i]
-        wrong = ~stats["char_correct"][i]
+        wrong = ~stats["char_correct"][i][:len(pred.text)]
         name = f"failure_{rank:03d}.png"
         plots.draw_cuts(ev.images[i], pred.cuts, wrong, figures / name)
         out.append({

@@ -57,7 +57,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _lengths_text(model: Any) -> str:
     """The label length(s) a model reads: ``5`` or ``4-8``."""
-    lengths = getattr(model, "lengths_", (model.n_chars_,))
+    lengths = model.lengths_
     return str(lengths[0]) if len(lengths) == 1 else f"{lengths[0]}-{lengths[-1]}"
 
 
@@ -140,6 +140,7 @@ def _predict(args: argparse.Namespace) -> int:
         results[i].update(
             text=pred.text,
             confidence=round(pred.confidence, 6),
+            length_confidence=round(pred.length_confidence, 6),
             chars=[round(c, 6) for c in pred.char_confidences],
         )
     failed = [r for r in results if "error" in r]

@@ -319,6 +319,8 @@ def model_from_state(
         raise ModelFileError(f"corrupt model file ({type(exc).__name__}: {exc})") from None
     model.segmenter_ = segmenter
     model.classifier_ = classifier
+    # files written before families of several lengths: the one length they read
+    model.lengths_ = tuple(getattr(model, "lengths_", (model.n_chars_,)))
     return model
 
 

@@ -563,13 +563,8 @@ class CaptchaRecognizer(BaseEstimator):
     def _length_prior(self) -> LengthPrior:
         return LengthPrior(
             self.length_mean_, self.length_scale_, self.length_coef_,
-            float(self.length_intercept_), float(self.length_spread_), self._lengths(),
+            float(self.length_intercept_), float(self.length_spread_), self.lengths_,
         )
-
-    def _lengths(self) -> tuple[int, ...]:
-        """The lengths this model reads (a model saved before lengths were
-        learned reads its one length)."""
-        return tuple(getattr(self, "lengths_", (self.n_chars_,)))
 
     def _fit_locator(
         self, preps: list[Prepared], cuts: list[np.ndarray], targets: np.ndarray,
@@ -607,7 +602,7 @@ class CaptchaRecognizer(BaseEstimator):
     # -- reading ---------------------------------------------------------------
     def _segment(self, preps: list[Prepared]) -> list[tuple[np.ndarray, bool | None]]:
         """Cuts (working scale) and exact-count status of each captcha."""
-        if len(self._lengths()) > 1:  # the cuts of the length read best
+        if len(self.lengths_) > 1:  # the cuts of the length read best
             return [(r.cuts, r.status) for r in self._read(preps)]
         locator = self._locator()
         found = locate(
@@ -622,7 +617,7 @@ class CaptchaRecognizer(BaseEstimator):
         best read (prior plus the reads' log-probabilities)."""
         locator = self._locator()
         tables = self._tables(preps, locator)
-        if len(self._lengths()) == 1:
+        if len(self.lengths_) == 1:
             return [
                 Read(c, pr, status, 1.0)
                 for c, pr, status in self._read_at(preps, tables, locator, self.n_chars_)
@@ -734,7 +729,7 @@ class CaptchaRecognizer(BaseEstimator):
         """Raise :class:`LabelError` for labels this model cannot produce."""
         self._check_fitted()
         allowed = set(self.alphabet_)
-        lengths = self._lengths()
+        lengths = self.lengths_
         for label in labels:
             if len(label) not in lengths:
                 reads = ", ".join(map(str, lengths))

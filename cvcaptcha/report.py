@@ -65,7 +65,7 @@ def _model_facts(model: Any, model_path: Path) -> list[tuple[str, str]]:
         *_segmenter_facts(params, summary),
         ("features", str(params.get("features"))),
         ("classifier", str(name)),
-        ("label length", str(model.n_chars_)),
+        ("label length", ", ".join(map(str, model.lengths_))),
         ("alphabet", f"{model.alphabet_} ({len(model.alphabet_)} characters)"),
     ]
     if "n_images" in summary:
@@ -85,8 +85,9 @@ def write_report(
 ) -> tuple[Path, dict[str, Any]]:
     """Evaluate a model on a labelled folder and write the analysis page.
 
-    Unreadable files and labels of another length than the model reads are
-    left out of the evaluation and listed on the page.
+    Unreadable files and labels of a length the model does not read are
+    left out of the evaluation and listed on the page; a family of several
+    lengths gets its accuracy by length.
 
     Parameters
     ----------
@@ -118,7 +119,7 @@ def write_report(
     Raises
     ------
     LabelError
-        No captcha of the folder has the model's label length.
+        No captcha of the folder has a label length the model reads.
     """
     from .persist import load_model
 
@@ -131,13 +132,15 @@ def write_report(
     check_out_dir(out_dir, force)
     data = load_dataset(data_dir, skip_bad=True, progress=progress)
     overview = describe_dataset(data)
-    keep = [i for i, label in enumerate(data.labels) if len(label) == model.n_chars_]
+    lengths = tuple(model.lengths_)
+    shown = ", ".join(map(str, lengths))
+    keep = [i for i, label in enumerate(data.labels) if len(label) in lengths]
     if not keep:
-        raise LabelError(f"no label in {data_dir} has the model's length of {model.n_chars_}")
+        raise LabelError(f"no label in {data_dir} has a length the model reads ({shown})")
     excluded = len(data) - len(keep)
     if excluded:
         overview["problems"].append(
-            f"{excluded} captcha(s) with labels not {model.n_chars_} long were left out "
+            f"{excluded} captcha(s) with labels not {shown} long were left out "
             "of the evaluation"
         )
     images = [data.images[i] for i in keep]
@@ -166,6 +169,8 @@ def write_report(
         "ms_per_captcha": ms,
         "model_bytes": model_path.stat().st_size,
         "target": chosen,
+        "wrong_length": stats["wrong_length"],
+        "by_length": stats["by_length"],
     }
     n_failed = int((~stats["captcha_correct"]).sum())
     index = render_page(

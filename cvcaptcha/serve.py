@@ -3,7 +3,7 @@
 Endpoints:
 
 * ``POST /predict``: one image as the raw request body, or as a multipart
-  upload in the field ``file``; answers ``{"text", "confidence", "chars"}``.
+  upload in the field ``file``; answers ``{"text", "confidence", "length_confidence", "chars"}``.
 * ``POST /predict/batch``: a multipart upload of several images (any field
   names), read in one batch; answers ``{"results": [...]}`` in upload order,
   each item either a reading or ``{"error": ...}``.
@@ -87,6 +87,7 @@ def reading(prediction: Prediction) -> dict[str, Any]:
     return {
         "text": prediction.text,
         "confidence": prediction.confidence,
+        "length_confidence": prediction.length_confidence,
         "chars": [
             {"char": c, "confidence": p}
             for c, p in zip(prediction.text, prediction.char_confidences)
@@ -104,6 +105,7 @@ def metadata(model: CaptchaRecognizer, path: str | os.PathLike | None = None) ->
         "cvcaptcha_version": __version__,
         "format_version": FORMAT_VERSION,
         "n_chars": model.n_chars_,
+        "lengths": list(model.lengths_),
         "alphabet": model.alphabet_,
         "classifier": classifier if isinstance(classifier, str) else type(classifier).__name__,
         "params": params,

@@ -31,3 +31,13 @@ def test_operating_points_answer_whole_ties_and_pick_largest_coverage() -> None:
     # 0.9 answers both tied captchas (precision 1/2); 0.7 reaches 3/4; 0.1 falls to 3/5
     assert (loose["threshold"], loose["answered"], loose["precision"]) == (0.7, 4, 0.75)
     assert strict["threshold"] is None and strict["answered"] == 0
+
+
+def test_analyse_a_family_of_several_lengths() -> None:
+    stats = analyse(["abc", "abcd", "ab"], ["abc", "abc", "abb"], "abcd")
+    assert stats["captcha_correct"].tolist() == [True, False, False]
+    assert stats["wrong_length"] == pytest.approx(2 / 3)
+    assert stats["char_accuracy"] == pytest.approx(8 / 9)  # the missing "d" and nothing else
+    assert stats["position_accuracy"].tolist() == [1.0, 1.0, 1.0, 0.0]
+    assert stats["confusion"].sum() == 3  # only reads of the label's length are compared
+    assert stats["by_length"][4] == {"n": 1, "captcha_accuracy": 0.0, "wrong_length": 1.0}

@@ -226,3 +226,17 @@ def test_cli_export_names_the_extra_when_missing(
     err = capsys.readouterr().err
     assert f"export needs {missing}" in err and "pip install 'cvcaptcha[onnx]'" in err
     assert err.count("\n") == 1
+
+
+def test_a_family_of_several_lengths_reads_the_same_from_onnx(
+    mixed_model: CaptchaRecognizer, mixed_test_dir: Path, tmp_path: Path
+) -> None:
+    """The sidecar carries the length prior: the ONNX model reads every length alike."""
+    images = load_dataset(mixed_test_dir).images[:15]
+    path, side = export_onnx(mixed_model, tmp_path / "mixed.onnx")
+    loaded = load_onnx(path, threads=1)
+    assert tuple(loaded.lengths_) == (3, 4, 5)
+    np.testing.assert_allclose(loaded.length_coef_, mixed_model.length_coef_)
+    before, after = mixed_model.predict_details(images), loaded.predict_details(images)
+    assert [p.text for p in after] == [p.text for p in before]
+    assert len({len(p.text) for p in after}) > 1

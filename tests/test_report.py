@@ -133,3 +133,17 @@ def test_missing_extra_is_a_one_line_error(synth_test_dir: Path, monkeypatch, ca
     assert main(["inspect", str(synth_test_dir)]) == 1
     err = capsys.readouterr().err
     assert "cvcaptcha[report]" in err and err.count("\n") == 1
+
+
+def test_report_of_a_family_of_several_lengths_gives_accuracy_by_length(
+    mixed_model, mixed_test_dir: Path, tmp_path: Path
+) -> None:
+    from cvcaptcha.report import write_report
+
+    path = save_model(mixed_model, tmp_path / "mixed.cvc")
+    index, summary = write_report(path, mixed_test_dir, tmp_path / "out")
+    assert sorted(summary["by_length"]) == [3, 4, 5]
+    assert summary["n"] == sum(r["n"] for r in summary["by_length"].values())
+    page = Page(index)
+    assert "lengths" in page.ids
+    assert "3, 4, 5" in index.read_text()

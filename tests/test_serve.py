@@ -122,3 +122,17 @@ def test_serve_cli_refuses_a_missing_model(tmp_path: Path, capsys: pytest.Captur
 
     assert main(["serve", str(tmp_path / "nope.cvc")]) == 1
     assert "nope.cvc" in capsys.readouterr().err
+
+
+def test_a_family_of_several_lengths_is_served_at_every_length(
+    mixed_model, mixed_test_dir
+) -> None:
+    from cvcaptcha import load_dataset
+
+    paths = load_dataset(mixed_test_dir).paths[:12]
+    client = TestClient(create_app(mixed_model), raise_server_exceptions=False)
+    assert client.get("/model").json()["lengths"] == [3, 4, 5]
+    texts = [client.post("/predict", content=p.read_bytes()).json() for p in paths]
+    assert [t["text"] for t in texts] == mixed_model.predict([str(p) for p in paths])
+    assert len({len(t["text"]) for t in texts}) > 1
+    assert all(0 < t["length_confidence"] <= 1 for t in texts)
