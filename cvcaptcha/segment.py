@@ -75,19 +75,33 @@ class Segmenter:
         """
         counts = np.broadcast_to(np.asarray(n_chars), (len(masks),))
         widths = [(x1 - x0) / n for (x0, x1), n in zip(map(text_extent, masks), counts)]
-        return self.set_widths(np.array(widths, dtype=float))
+        return self.set_widths(np.array(widths, dtype=float), counts)
 
-    def set_widths(self, widths: np.ndarray) -> Segmenter:
+    def set_widths(self, widths: np.ndarray, counts: np.ndarray | None = None) -> Segmenter:
         """Set the learned width prior from observed character widths (pixels).
 
         The spread is floored at ``min_spread`` of the mean and at one pixel.
+        With ``counts`` (the label length each width was seen in) of several
+        lengths, each length also gets its own prior (``length_widths_``: rows
+        of length, mean, spread), which :meth:`width_prior` prefers: a site
+        may draw a longer text at a narrower pitch.
         """
         widths = np.asarray(widths, dtype=float)
-        self.char_width_ = float(np.median(widths))
-        self.char_width_std_ = float(
-            max(np.std(widths), self.min_spread * self.char_width_, 1.0)
-        )
+        self.char_width_, self.char_width_std_ = self._spread(widths)
+        lengths = [] if counts is None else sorted(set(np.asarray(counts).tolist()))
+        if len(lengths) > 1:
+            counts = np.asarray(counts)
+            self.length_widths_ = np.array(
+                [[n, *self._spread(widths[counts == n])] for n in lengths], dtype=float
+            )
+        elif hasattr(self, "length_widths_"):
+            del self.length_widths_
         return self
+
+    def _spread(self, widths: np.ndarray) -> tuple[float, float]:
+        """Median and floored spread of ``widths`` (see :meth:`set_widths`)."""
+        mean = float(np.median(widths))
+        return mean, float(max(np.std(widths), self.min_spread * mean, 1.0))
 
     def learn_cuts(self, masks: list[np.ndarray], cuts: list[np.ndarray]) -> Segmenter:
         """Refit the priors from cuts known to be right (forced alignments).
@@ -99,7 +113,10 @@ class Segmenter:
         in pixels, spreads floored like the width's), which a strategy may use
         to keep a path from starting or ending a character early or late.
         """
-        self.set_widths(np.concatenate([pitches(c) for c in cuts]))
+        self.set_widths(
+            np.concatenate([pitches(c) for c in cuts]),
+            np.concatenate([np.full(max(len(c) - 1, 1), len(c)) for c in cuts]),
+        )
         centres = [c.mean(axis=1) for c in cuts]
         extents = np.array([text_extent(m) for m in masks], dtype=float)
         heads = np.array([c[0] for c in centres]) - extents[:, 0]
@@ -112,7 +129,14 @@ class Segmenter:
         return self
 
     def width_prior(self, x0: int, x1: int, n_chars: int) -> tuple[float, float]:
-        """Mean and spread of a character's width, learned or from this extent."""
+        """Mean and spread of a character's width, learned (for captchas of
+        ``n_chars`` characters when the family has several lengths) or from
+        this extent."""
+        table = getattr(self, "length_widths_", None)
+        if table is not None:
+            row = np.nonzero(table[:, 0] == n_chars)[0]
+            if len(row):
+                return float(table[row[0], 1]), float(table[row[0], 2])
         mean = getattr(self, "char_width_", (x1 - x0) / n_chars)
         std = getattr(self, "char_width_std_", max(0.15 * mean, 1.0))
         return mean, std

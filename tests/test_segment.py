@@ -202,3 +202,13 @@ def test_window_recentre_moves_each_centre_to_the_finer_scorer_within_its_span()
     assert still.recentre(mask, cuts, scorer) is None
     assert EqualWidth().recentre(mask, cuts, scorer) is None  # slices, not points: no recentring
     assert seg.recentres and not still.recentres and not EqualWidth().recentres
+
+
+def test_a_family_of_several_lengths_learns_a_pitch_per_length() -> None:
+    """A site drawing longer texts at a narrower pitch: each length keeps its own prior."""
+    seg = Window().set_widths(np.array([30.0, 31, 29, 20, 21, 19]), np.array([4, 4, 4, 6, 6, 6]))
+    assert seg.width_prior(0, 100, 4)[0] == pytest.approx(30.0)
+    assert seg.width_prior(0, 100, 6)[0] == pytest.approx(20.0)
+    assert seg.width_prior(0, 100, 5)[0] == pytest.approx(seg.char_width_)  # unseen: pooled
+    one = Window().set_widths(np.array([30.0, 31, 29]), np.array([4, 4, 4]))
+    assert not hasattr(one, "length_widths_")  # one length: the pooled prior, as before
