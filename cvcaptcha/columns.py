@@ -115,3 +115,22 @@ def all_gaps(ink: np.ndarray, cuts: np.ndarray) -> bool:
     inner = cuts[1:, 0]
     inner = inner[inner < len(ink)]
     return bool(np.all(ink[inner] < GAP_FRAC))
+
+
+def glyph_widths(mask: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Width of the ink inside each of ``cuts``: from its first to its last
+    column holding at least :data:`GAP_FRAC` of the height in ink (the cut's
+    width when none does).
+
+    Examples
+    --------
+    >>> m = np.zeros((10, 30), np.uint8); m[:, 2:6] = 1; m[:, 14:22] = 1
+    >>> glyph_widths(m, np.array([[0, 10], [10, 30]])).tolist()
+    [4, 8]
+    """
+    inked = column_ink(mask) >= max(1.0, GAP_FRAC * mask.shape[0])
+    out = np.empty(len(cuts), np.int64)
+    for i, (a, b) in enumerate(np.asarray(cuts)):
+        cols = np.nonzero(inked[a:b])[0]
+        out[i] = cols[-1] - cols[0] + 1 if len(cols) else b - a
+    return out

@@ -104,14 +104,16 @@ def train_locator(
     rng: np.random.Generator, segmenter: Segmenter, n_classes: int, hog_cell: int,
     hog_block: int, augment: int, spread: float, reject: int, overlap: float,
     max_iter: int = 200, previous: LogisticRegression | None = None,
+    width: float | None = None,
 ) -> LogisticRegression:
     """Train the locator on the HOG-map windows at the training captchas'
     ``cuts`` (labels ``targets``), with ``augment`` moved copies of each within
     ``spread`` pixels (one is enough to rank positions) and ``reject``
     misplaced windows per captcha (among the ``segmenter``'s candidates,
     overlapping no character by ``overlap``) as class ``n_classes``; see
-    :func:`fit_locator` for ``max_iter`` and ``previous``."""
-    width = segmenter.char_width_
+    :func:`fit_locator` for ``max_iter`` and ``previous``; windows are sized
+    by ``width`` (default: the segmenter's learned pitch)."""
+    width = width or segmenter.char_width_
     misplaced: Misplaced | None = None
     if reject:
         def misplaced(p: Prepared, c: np.ndarray, r: np.random.Generator) -> np.ndarray:

@@ -16,11 +16,18 @@ from typing import Any
 import numpy as np
 
 from .features import hog_map, map_columns
-from .preprocess import ink_levels, preprocess, resize_height, rotate_scale, thicken
+from .preprocess import (
+    crop_band,
+    ink_levels,
+    preprocess,
+    resize_height,
+    rotate_scale,
+    thicken,
+)
 
 #: Parameters of the front end: a change to any of them invalidates cached preparation.
 FRONT_PARAMS: tuple[str, ...] = (
-    "height", "threshold", "open_frac", "speck_frac", "line_frac",
+    "height", "band", "threshold", "open_frac", "speck_frac", "line_frac",
     "hog_orientations", "hog_cell", "hog_block",
 )
 
@@ -51,7 +58,8 @@ class Prepared:
 
     @property
     def original_shape(self) -> tuple[int, int]:
-        """(height, width) of the image this captcha came from."""
+        """(height, width) of the image this captcha came from (of its text
+        band, when the front end cropped to it)."""
         h, w = self.mask.shape
         return int(round(h / self.scale)), int(round(w / self.scale))
 
@@ -72,6 +80,8 @@ def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
     >>> p.mask.shape, p.original_shape
     ((40, 160), (50, 200))
     """
+    if params.get("band"):  # the text's strip of rows, made to fill the height
+        image = crop_band(image)
     gray, scale = resize_height(image, params["height"]) if params["height"] else (image, 1.0)
     mask = preprocess(
         gray, params["threshold"], params["open_frac"], params["speck_frac"], params["line_frac"]

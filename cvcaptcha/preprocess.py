@@ -202,6 +202,60 @@ def preprocess(
     return despeckle(mask, int(round(speck_frac * height * height)))
 
 
+def text_band(gray: np.ndarray, share: float = 0.2) -> tuple[int, int]:
+    """Rows ``[y0, y1)`` that hold the text of a grey captcha.
+
+    From the first to the last row whose ink (Otsu's mask, averaged over three
+    rows) is at least ``share`` of the inkiest row's: a thin line crossing the
+    captcha adds too little ink to any row to count. The whole height when
+    there is no ink.
+
+    Examples
+    --------
+    >>> img = np.full((80, 200), 255, np.uint8); img[30:50, 20:180:12] = 0
+    >>> img[:, 100] = 0  # a thin line from top to bottom
+    >>> text_band(img)  # the three-row average reaches one row further
+    (29, 51)
+    """
+    mask = binarize(gray, "otsu")
+    rows = np.convolve(mask.sum(axis=1, dtype=np.float64), np.ones(3) / 3, mode="same")
+    if rows.max() <= 0:
+        return 0, gray.shape[0]
+    band = np.nonzero(rows >= share * rows.max())[0]
+    return int(band[0]), int(band[-1]) + 1
+
+
+def band_share(gray: np.ndarray) -> float:
+    """The share of a captcha's height its :func:`text_band` spans.
+
+    Examples
+    --------
+    >>> img = np.full((80, 200), 255, np.uint8); img[30:50, 20:180:12] = 0
+    >>> band_share(img)
+    0.275
+    """
+    y0, y1 = text_band(gray)
+    return (y1 - y0) / gray.shape[0]
+
+
+def crop_band(gray: np.ndarray, pad: float = 0.25, least: int = 8) -> np.ndarray:
+    """The rows of :func:`text_band` and ``pad`` of its height above and below:
+    a captcha whose text fills a strip of its height, made to fill it (a band
+    under ``least`` rows is kept whole, too little to crop to).
+
+    Examples
+    --------
+    >>> img = np.full((80, 200), 255, np.uint8); img[30:50, 20:180:12] = 0
+    >>> crop_band(img).shape
+    (34, 200)
+    """
+    y0, y1 = text_band(gray)
+    if y1 - y0 < least:
+        return gray
+    margin = int(round(pad * (y1 - y0)))
+    return gray[max(0, y0 - margin):y1 + margin]
+
+
 def thicken(image: np.ndarray, pixels: int) -> np.ndarray:
     """Grow (``pixels > 0``) or shrink (``< 0``) the bright strokes of an ink
     image or mask by ``|pixels|``: a grey dilation or erosion with a square of

@@ -21,6 +21,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 from .auto import AUTO_SEGMENTERS, auto_scores
+from .columns import glyph_widths
 from .errors import ConfigError, LabelError
 from .features import check_features
 from .io import ImageLike, check_labels, read_image
@@ -29,12 +30,20 @@ from .locate import align, locate, recentre_to_labels
 from .locator import Locator, train_locator
 from .models import make_classifier
 from .prepare import FRONT_PARAMS, Prepared, prepare_all
+from .preprocess import band_share
 from .reads import Reader
 from .segment import Segmenter, make_segmenter
 from .selftrain import self_train
 from .selftrain import summary as rounds_summary
 from .training import training_set
 from .windows import CharWindows
+
+#: ``band="auto"`` crops to the text band when the text of the median training
+#: captcha fills less than this share of its height.
+BAND_SHARE: float = 0.5
+#: A family whose median glyph is narrower than this share of the pitch is
+#: *spaced*: the classifiers' windows are sized by the glyph, not the pitch.
+SPACED: float = 0.5
 
 
 @dataclass
@@ -88,6 +97,13 @@ class CaptchaRecognizer(BaseEstimator):
         Every captcha is first scaled to this many rows (aspect kept), so the
         learned geometry and HOG cells mean the same at any input size; 0
         keeps the original size.
+    band : bool or "auto"
+        Crop each captcha to the strip of rows its text fills (see
+        :func:`~cvcaptcha.preprocess.crop_band`) before scaling it to
+        ``height``, so glyphs drawn small in a tall image, or in sizes that
+        vary from captcha to captcha, come out one size. ``"auto"``: when the
+        text of the median training captcha fills less than :data:`BAND_SHARE`
+        of its height (``band_`` says what was chosen).
     threshold : {"otsu", "adaptive"}
         Binarisation method.
     open_frac : float
@@ -210,6 +226,12 @@ class CaptchaRecognizer(BaseEstimator):
         With a guided segmenter: the fitted locator as plain arrays (see
         :class:`~cvcaptcha.locator.Locator`); its class ``len(alphabet_)`` is
         the reject class of misplaced windows.
+    band_ : bool
+        Whether the front end crops to the text band (``band``, as chosen).
+    glyph_width_ : float
+        In a family of spaced glyphs (median glyph under :data:`SPACED` of the
+        pitch), the glyph width the classifiers' windows are sized by; else 0
+        (they are sized by the pitch).
     image_shape_ : tuple of int
         Median (height, width) of the training images.
     scale_ : float
@@ -228,6 +250,7 @@ class CaptchaRecognizer(BaseEstimator):
     def __init__(
         self,
         height: int = 40,
+        band: Any = "auto",
         threshold: str = "otsu",
         open_frac: float = 0.0,
         speck_frac: float = 0.002,
@@ -261,6 +284,7 @@ class CaptchaRecognizer(BaseEstimator):
         verbose: bool = False,
     ) -> None:
         self.height = height
+        self.band = band
         self.threshold = threshold
         self.open_frac = open_frac
         self.speck_frac = speck_frac
@@ -333,17 +357,26 @@ class CaptchaRecognizer(BaseEstimator):
 
     # -- the fitted stages ----------------------------------------------------
     def front_params(self) -> dict[str, Any]:
-        """The parameters the front end (:func:`~cvcaptcha.prepare.prepare`) depends on."""
-        return {k: getattr(self, k) for k in FRONT_PARAMS}
+        """The parameters the front end (:func:`~cvcaptcha.prepare.prepare`) depends on
+        (``band`` as chosen in training)."""
+        params = {k: getattr(self, k) for k in FRONT_PARAMS}
+        params["band"] = getattr(self, "band_", False) if self.band == "auto" else bool(self.band)
+        return params
 
     def _char_width(self) -> float:
         """The learned character width (pitch), working-scale pixels."""
         return getattr(self.segmenter_, "char_width_", 0.0)
 
+    def _window_width(self) -> float:
+        """The character width the classifiers' windows are sized by: the
+        pitch, or in a family of spaced glyphs the learned glyph width
+        (``glyph_width_``, see :data:`SPACED`)."""
+        return getattr(self, "glyph_width_", 0.0) or self._char_width()
+
     def _windows(self) -> CharWindows:
         """What the reader reads around each character (see ``features``)."""
         return CharWindows(
-            self.features, self._char_width(), self.context, (self.char_height, self.char_width),
+            self.features, self._window_width(), self.context, (self.char_height, self.char_width),
             self.hog_orientations, self.hog_cell, self.hog_block,
         )
 
@@ -353,7 +386,7 @@ class CaptchaRecognizer(BaseEstimator):
             return None
         return Locator(
             self.locator_coef_, self.locator_intercept_, self.locator_classes_,
-            len(self.alphabet_), self._char_width(), self.hog_cell, self.hog_block,
+            len(self.alphabet_), self._window_width(), self.hog_cell, self.hog_block,
         )
 
     def _reader(self, n_chars: int | None = None) -> Reader:
@@ -361,7 +394,7 @@ class CaptchaRecognizer(BaseEstimator):
         characters (default: the most common length)."""
         return Reader(
             self.classifier_, len(self.alphabet_), self._windows(), n_chars or self.n_chars_,
-            self._char_width(), self.shift_reads, self.shift_span, self.shift_below,
+            self._window_width(), self.shift_reads, self.shift_span, self.shift_below,
         )
 
     @staticmethod
@@ -371,10 +404,18 @@ class CaptchaRecognizer(BaseEstimator):
             return [None] * len(preps)
         return [locator.table(p.hog) for p in preps]
 
-    def _prepare(self, images: Sequence[ImageLike], desc: str) -> list[Prepared]:
-        """Read and prepare every image, through the ``memory`` cache when set."""
+    def _prepare(
+        self, images: Sequence[ImageLike], desc: str, training: bool = False
+    ) -> list[Prepared]:
+        """Read and prepare every image, through the ``memory`` cache when set;
+        the ``training`` captchas also choose ``band_``."""
         check_features(self.features)
         grays = [read_image(img) for img in self._progress(images, desc)]
+        if training:
+            self.band_ = (
+                bool(np.median([band_share(g) for g in grays]) < BAND_SHARE)
+                if self.band == "auto" else bool(self.band)
+            )
         if self.memory is None:
             return prepare_all(grays, self.front_params())
         from joblib import Memory
@@ -429,7 +470,7 @@ class CaptchaRecognizer(BaseEstimator):
             raise LabelError("training labels use a single character; nothing to learn")
         for strategy in self.segmenter_params or {}:  # refuse a bad recipe before the work
             self._make_segmenter(strategy)
-        preps = self._prepare(images, "prepare")
+        preps = self._prepare(images, "prepare", training=True)
         summary: dict[str, Any] = {}
         name = self.segmenter
         if name == "auto":
@@ -511,6 +552,10 @@ class CaptchaRecognizer(BaseEstimator):
         targets = [np.array([index[c] for c in label]) for label in labels]
         cuts = [segmenter.cut(m, n) for m, n in zip(masks, counts)]
         self.n_chars_ = int(np.bincount(counts).argmax())
+        glyph = float(np.median(np.concatenate([glyph_widths(m, c) for m, c in zip(masks, cuts)])))
+        # glyphs far narrower than their pitch: windows sized by the pitch would
+        # squeeze each glyph and, where a captcha is drawn tighter, hold two
+        self.glyph_width_ = glyph if glyph < SPACED * segmenter.char_width_ else 0.0
         self.lengths_ = allowed_lengths(labels, self.lengths)
         self.alphabet_ = alphabet
         self.segmenter_ = segmenter
@@ -575,10 +620,11 @@ class CaptchaRecognizer(BaseEstimator):
         ``locator_classes_``); a ``previous`` locator is the warm start."""
         model = train_locator(
             preps, cuts, targets, rng, self.segmenter_, len(self.alphabet_), self.hog_cell,
-            self.hog_block, min(self.augment, 1), self.jitter * self._char_width(),
+            self.hog_block, min(self.augment, 1), self.jitter * self._window_width(),
             int(round(self.reject * np.mean([len(t) for t in targets]))), self.reject_overlap,
             # a locator that only bootstraps an alignment round need not converge
             max_iter=100 if previous is None and self.align_rounds else 200, previous=previous,
+            width=self._window_width(),
         )
         # C order: window_scores reads it as one row per (class, window column)
         self.locator_coef_ = np.ascontiguousarray(model.coef_, dtype=np.float32)
@@ -594,7 +640,7 @@ class CaptchaRecognizer(BaseEstimator):
         moved copies of each (some cut from stroke or warp variants)."""
         X, y = training_set(
             preps, cuts, targets, rng, self._windows(), self.augment,
-            self.jitter * self._char_width(), self.stroke_jitter, self.warp_jitter,
+            self.jitter * self._window_width(), self.stroke_jitter, self.warp_jitter,
             self.front_params(),
         )
         self.classifier_ = self._classifier_estimator().fit(X, y)

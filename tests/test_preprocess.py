@@ -8,11 +8,13 @@ import pytest
 from cvcaptcha.errors import ConfigError
 from cvcaptcha.preprocess import (
     binarize,
+    crop_band,
     despeckle,
     ink_levels,
     preprocess,
     remove_lines,
     resize_height,
+    text_band,
 )
 
 
@@ -134,3 +136,14 @@ def test_despeckle_with_an_area_beyond_the_image_removes_everything_without_allo
     mask = np.ones((40, 160), np.uint8)
     assert despeckle(mask, 40 * 160) is mask  # exactly the image: kept
     assert despeckle(mask, 10**12).sum() == 0  # more than the image: removed, no huge buffer
+
+
+def test_text_band_finds_the_text_rows_past_thin_crossing_lines() -> None:
+    img = np.full((90, 240), 255, np.uint8)
+    img[40:60, 20:220:15] = 0  # glyph strokes in a strip of rows
+    img[np.arange(90), np.linspace(5, 230, 90).astype(int)] = 0  # a thin line across it all
+    y0, y1 = text_band(img)
+    assert 37 <= y0 <= 40 and 60 <= y1 <= 63
+    assert crop_band(img).shape[0] < 40
+    blank = np.full((90, 240), 255, np.uint8)
+    assert text_band(blank) == (0, 90) and crop_band(blank).shape == blank.shape

@@ -260,3 +260,38 @@ def test_lengths_parameter_lets_a_model_read_lengths_training_did_not_show(
     learned = CaptchaRecognizer(**FAST).fit(images, labels)
     assert learned.lengths_ == (3, 4)
     assert {len(p) for p in learned.predict(fives)} <= {3, 4}
+
+
+def test_band_auto_crops_a_family_drawn_small_in_a_tall_canvas(synth_dir: Path) -> None:
+    data = load_dataset(synth_dir)
+    images, labels = data.images[:60], data.labels[:60]
+    tall = [np.pad(img, ((2 * img.shape[0], 2 * img.shape[0]), (0, 0)), constant_values=255)
+            for img in images]
+    plain = CaptchaRecognizer(**FAST).fit(images, labels)
+    cropped = CaptchaRecognizer(**FAST).fit(tall, labels)
+    assert plain.band_ is False and cropped.band_ is True
+    assert cropped.front_params()["band"] is True
+    assert cropped.score(tall, labels) > 0.5
+    # cuts are columns of the image as given, cropped or not
+    np.testing.assert_allclose(
+        cropped.predict_details(tall[:3])[0].cuts, cropped.predict_details(images[:3])[0].cuts,
+        atol=3,
+    )
+    assert CaptchaRecognizer(**FAST, band=False).fit(tall, labels).band_ is False
+
+
+def test_windows_of_a_spaced_family_are_sized_by_the_glyph(synth_dir: Path) -> None:
+    rng = np.random.default_rng(0)
+    labels = ["".join(rng.choice(list("abcd"), 4)) for _ in range(40)]
+    images = []
+    for label in labels:  # narrow glyphs (a bar of the letter's height) far apart
+        img = np.full((40, 140), 255, np.uint8)
+        for k, c in enumerate(label):
+            img[30 - 5 * "abcd".index(c) - 8:32, 12 + 32 * k:18 + 32 * k] = 0
+        images.append(img)
+    spaced = CaptchaRecognizer(**FAST).fit(images, labels)
+    assert 0 < spaced.glyph_width_ < 0.5 * spaced._char_width()
+    assert spaced._window_width() == spaced.glyph_width_
+    data = load_dataset(synth_dir)
+    touching = CaptchaRecognizer(**FAST).fit(data.images[:60], data.labels[:60])
+    assert touching.glyph_width_ == 0.0 and touching._window_width() == touching._char_width()
