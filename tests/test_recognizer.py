@@ -295,3 +295,18 @@ def test_windows_of_a_spaced_family_are_sized_by_the_glyph(synth_dir: Path) -> N
     data = load_dataset(synth_dir)
     touching = CaptchaRecognizer(**FAST).fit(data.images[:60], data.labels[:60])
     assert touching.glyph_width_ == 0.0 and touching._window_width() == touching._char_width()
+
+
+def test_a_rare_length_is_still_read(mixed_dir: Path, mixed_test_dir: Path) -> None:
+    """Three captchas of length 5 among many of 3 and 4: the length prior, a
+    regression on the captcha's geometry, still gives it its place."""
+    data = load_dataset(mixed_dir)
+    fives = [i for i, t in enumerate(data.labels) if len(t) == 5]
+    keep = [i for i, t in enumerate(data.labels) if len(t) != 5] + fives[:3]
+    model = CaptchaRecognizer(**FAST).fit(
+        [data.images[i] for i in keep], [data.labels[i] for i in keep]
+    )
+    assert model.lengths_ == (3, 4, 5)
+    test = load_dataset(mixed_test_dir)
+    found = model.predict([img for img, t in zip(test.images, test.labels) if len(t) == 5])
+    assert np.mean([len(p) == 5 for p in found]) > 0.5
