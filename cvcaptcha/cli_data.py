@@ -110,6 +110,7 @@ def add_inspect(sub: argparse._SubParsersAction) -> None:
 def _label(args: argparse.Namespace) -> int:
     from .label import MODEL_NAME, LabelSession
     from .label_server import run
+    from .length import parse_lengths
     from .persist import load_model
 
     if args.retrain_every < 0 or not 0 <= args.port < 65536:
@@ -121,7 +122,10 @@ def _label(args: argparse.Namespace) -> int:
     elif kept.is_file():
         model = load_model(kept)
         print(f"pre-filling with {kept}, retrained by an earlier session", flush=True)
-    session = LabelSession(args.images_dir, args.output, model, retrain_every=args.retrain_every)
+    session = LabelSession(
+        args.images_dir, args.output, model, retrain_every=args.retrain_every,
+        lengths=parse_lengths(args.lengths),
+    )
     start_time = time.monotonic()
     before = session.progress()["answered"]
     try:
@@ -156,6 +160,11 @@ def add_label(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="LABELLED_DIR",
                    help="folder for the labelled copies and labels.csv (created if missing)")
     p.add_argument("--model", metavar="MODEL", help="model whose readings pre-fill the answers")
+    p.add_argument(
+        "--lengths", metavar="RANGE",
+        help="label lengths an answer may have, e.g. 4-6 (default: the model's, else the "
+        "first answer's); a guard against typos",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
     p.add_argument(

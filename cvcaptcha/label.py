@@ -17,7 +17,7 @@ import heapq
 import os
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,8 +35,9 @@ LOCK_NAME = ".labels.lock"
 UNSURE_BELOW = 0.9
 #: Characters refused in labels: they cannot be part of a portable file name.
 _BAD_CHARS = set('/\\:*?"<>|')
-def check_label(label: Any, n_chars: int | None = None) -> str:
-    """Return ``label`` if it can name a file (and has ``n_chars`` characters), else LabelError."""
+def check_label(label: Any, lengths: Collection[int] | None = None) -> str:
+    """Return ``label`` if it can name a file (and has one of ``lengths``
+    characters), else LabelError."""
     if not isinstance(label, str) or not label:
         raise LabelError("the label is empty")
     if len(label) > 64:
@@ -46,8 +47,9 @@ def check_label(label: Any, n_chars: int | None = None) -> str:
         shown = "".join(bad) or "."
         raise LabelError(f"the label {label!r} holds characters not allowed in file names: "
                          f"{shown!r}")
-    if n_chars is not None and len(label) != n_chars:
-        raise LabelError(f"the label {label!r} has {len(label)} characters, not {n_chars}")
+    if lengths and len(label) not in lengths:
+        wanted = " or ".join(map(str, sorted(lengths)))
+        raise LabelError(f"the label {label!r} has {len(label)} characters, not {wanted}")
     return label
 
 
@@ -130,6 +132,7 @@ class LabelSession:
         params: dict[str, Any] | None = None,
         batch_size: int = 32,
         background: bool = True,
+        lengths: Collection[int] | None = None,
     ) -> None:
         if retrain_every < 0 or batch_size < 1:
             raise LabelError("retrain_every must be >= 0 and batch_size >= 1")
@@ -152,7 +155,12 @@ class LabelSession:
             model.get_params(deep=False) if model is not None else {}
         )
         self.params = {k: v for k, v in self.params.items() if k not in ("memory", "verbose")}
-        self.n_chars: int | None = getattr(model, "n_chars_", None)
+        #: the label lengths answers may have: ``lengths``, the model's, or
+        #: (neither given) the length of the first answer
+        self.lengths: tuple[int, ...] | None = (
+            tuple(lengths) if lengths else
+            tuple(model.lengths_) if model is not None else None
+        )
         self.retraining = False
         self.message = ""
         self._lock = threading.RLock()
@@ -205,9 +213,9 @@ class LabelSession:
                         fh.write(b"\n")
         else:
             self._append_row(list(LOG_FIELDS))
-        if self.n_chars is None:
-            lengths = Counter(len(self.items[i].label or "") for i in self._order)
-            self.n_chars = lengths.most_common(1)[0][0] if lengths else None
+        if self.lengths is None:
+            seen = Counter(len(self.items[i].label or "") for i in self._order)
+            self.lengths = (seen.most_common(1)[0][0],) if seen else None
         self._trail = list(self._order)
         self._pos = len(self._trail)
 
@@ -359,7 +367,7 @@ class LabelSession:
         """Record ``label`` for a captcha (written through), then move on."""
         with self._lock:
             item = self._item(item_id)
-            check_label(label, self.n_chars)
+            check_label(label, self.lengths)
             if item.label != label:
                 first = item.label is None
                 self._write(item, label)
@@ -369,8 +377,8 @@ class LabelSession:
                 else:
                     self._order.remove(item.id)
                     self._order.append(item.id)
-                if self.n_chars is None:
-                    self.n_chars = len(label)
+                if self.lengths is None:
+                    self.lengths = (len(label),)
             if item is self._current():
                 self._advance()
             self._maybe_retrain()
@@ -420,7 +428,7 @@ class LabelSession:
             "agreement": {"rate": rate, "n": n, "recent_rate": recent_rate, "recent_n": recent_n},
             "model": {"present": self.model is not None, "round": self.round,
                       "retraining": self.retraining, "message": self.message},
-            "n_chars": self.n_chars,
+            "lengths": list(self.lengths or ()),
             "can_back": self._pos > 0,
             "upcoming": [],
         }

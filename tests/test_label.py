@@ -46,12 +46,13 @@ def _session(images: Path, out: Path, model=None, **kw) -> LabelSession:
 
 
 def test_check_label_refuses_what_cannot_name_a_file() -> None:
-    assert check_label("ab12", 4) == "ab12"
+    assert check_label("ab12", [4]) == "ab12"
+    assert check_label("ab123", (4, 5)) == "ab123"  # a family of several lengths
     for bad in ["", "a/b1", "a b1", ".ab1", "ab\\1", "ab\n1", None, 12]:
         with pytest.raises(LabelError):
             check_label(bad)
-    with pytest.raises(LabelError, match="3 characters, not 4"):
-        check_label("abc", 4)
+    with pytest.raises(LabelError, match="3 characters, not 4 or 5"):
+        check_label("abc", [4, 5])
     assert split_duplicate("ab12 (2)") == "ab12" and split_duplicate("ab12 (1)") == "ab12 (1)"
     assert split_duplicate("ab12 (13)") == "ab12" and split_duplicate("ab12") == "ab12"
 
@@ -387,3 +388,15 @@ def test_label_verb_serves_on_loopback_and_stops_cleanly_on_ctrl_c(
             proc.kill()
     assert proc.returncode == 0, err
     assert "0/12 labelled" in out and "Traceback" not in err
+
+
+def test_a_session_may_take_labels_of_several_lengths(images: Path, tmp_path: Path) -> None:
+    session = LabelSession(images, tmp_path / "out", lengths=(3, 4), background=False)
+    first, second = session.state()["item"]["id"], None
+    session.answer(first, "abc")
+    second = session.state()["item"]["id"]
+    session.answer(second, "abcd")
+    assert session.state()["lengths"] == [3, 4]
+    with pytest.raises(LabelError, match="not 3 or 4"):
+        session.answer(session.state()["item"]["id"], "abcde")
+    assert sorted(p.stem for p in (tmp_path / "out").glob("*.png")) == ["abc", "abcd"]
