@@ -34,6 +34,8 @@ def _train(args: argparse.Namespace) -> int:
     config = read_config(args.config)
     if args.lengths:
         config["lengths"] = parse_lengths(args.lengths)
+    if args.ignore_case:
+        config["ignore_case"] = True
     model = build_recognizer(config, verbose=True)
     data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=True)
     for path, why in data.skipped:
@@ -104,6 +106,11 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         help="label lengths the site draws, e.g. 4-6 or 4,6 (default: from the shortest "
         "training label's to the longest's); a family of several lengths reads each "
         "captcha's length with its text",
+    )
+    p.add_argument(
+        "--ignore-case", action="store_true",
+        help="train and score on lower-cased labels, for sites that accept either case "
+        "(labels are case-sensitive by default)",
     )
     p.add_argument("--skip-bad", action="store_true", help="leave out unreadable images")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")

@@ -23,6 +23,7 @@ def evaluate(
         Fitted (anything with ``check_labels`` and ``predict``).
     images, labels
         The captchas and their texts; a label the model cannot emit is refused.
+        A model with ``ignore_case`` is scored against lower-cased labels.
 
     Returns
     -------
@@ -33,7 +34,7 @@ def evaluate(
         and ``by_length`` (label length -> ``n``, ``captcha_accuracy``,
         ``wrong_length``).
     """
-    labels = [str(label) for label in labels]
+    labels = model.fold(labels) if hasattr(model, "fold") else [str(t) for t in labels]
     model.check_labels(labels)
     start = time.perf_counter()
     predicted = model.predict(images)

@@ -129,6 +129,11 @@ class CaptchaRecognizer(BaseEstimator):
         list. None: every length from the shortest training label's to the
         longest's. A family of several lengths reads each captcha at its most
         likely lengths and keeps the best read (see :mod:`~cvcaptcha.length`).
+    ignore_case : bool
+        Train on lower-cased labels and score reads against lower-cased
+        labels: for sites that accept either case (their upper- and lower-case
+        glyphs then count as one character). Labels are case-sensitive by
+        default.
     align_rounds : int
         For guided strategies: after training on the strategy's unguided cuts,
         re-cut every training captcha by forced alignment (the lattice path
@@ -258,6 +263,7 @@ class CaptchaRecognizer(BaseEstimator):
         segmenter: str = "auto",
         segmenter_params: dict[str, dict[str, float]] | None = None,
         lengths: Any = None,
+        ignore_case: bool = False,
         align_rounds: int = 1,
         augment: int = 6,
         jitter: float = 0.2,
@@ -292,6 +298,7 @@ class CaptchaRecognizer(BaseEstimator):
         self.segmenter = segmenter
         self.segmenter_params = segmenter_params
         self.lengths = lengths
+        self.ignore_case = ignore_case
         self.align_rounds = align_rounds
         self.augment = augment
         self.jitter = jitter
@@ -461,7 +468,7 @@ class CaptchaRecognizer(BaseEstimator):
         self
         """
         start = time.perf_counter()
-        labels = [str(label) for label in labels]
+        labels = self.fold(labels)
         if len(images) != len(labels):
             raise LabelError(f"{len(images)} images but {len(labels)} labels")
         check_labels(labels, mixed=True)
@@ -772,8 +779,10 @@ class CaptchaRecognizer(BaseEstimator):
         return [p.text for p in self.predict_details(images)]
 
     def check_labels(self, labels: Sequence[str]) -> None:
-        """Raise :class:`LabelError` for labels this model cannot produce."""
+        """Raise :class:`LabelError` for labels this model cannot produce
+        (as :meth:`fold` gives them)."""
         self._check_fitted()
+        labels = self.fold(labels)
         allowed = set(self.alphabet_)
         lengths = self.lengths_
         for label in labels:
@@ -788,9 +797,16 @@ class CaptchaRecognizer(BaseEstimator):
                     f"label {label!r} has characters the model cannot emit: {''.join(unknown)!r}"
                 )
 
+    def fold(self, labels: Sequence[str]) -> list[str]:
+        """``labels`` as this model reads them: lower-cased with ``ignore_case``."""
+        if self.ignore_case:
+            return [str(label).lower() for label in labels]
+        return [str(label) for label in labels]
+
     def score(self, images: Sequence[ImageLike], labels: Sequence[str]) -> float:
-        """Whole-captcha accuracy: the share of captchas read exactly right."""
-        labels = [str(label) for label in labels]
+        """Whole-captcha accuracy: the share of captchas read exactly right
+        (ignoring case with ``ignore_case``)."""
+        labels = self.fold(labels)
         self.check_labels(labels)
         predicted = self.predict(images)
         return float(np.mean([p == t for p, t in zip(predicted, labels)]))

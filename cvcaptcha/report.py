@@ -145,7 +145,8 @@ def write_report(
         )
     images = [data.images[i] for i in keep]
     predictions, ms = predict_all(model, images, progress)
-    ev = Evaluation(images, [data.labels[i] for i in keep], [data.paths[i].name for i in keep],
+    ev = Evaluation(images, model.fold([data.labels[i] for i in keep]),
+                    [data.paths[i].name for i in keep],
                     predictions)
     stats = analyse(ev.labels, [p.text for p in predictions], model.alphabet_)
     confidence = [p.confidence for p in predictions]

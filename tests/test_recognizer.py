@@ -310,3 +310,20 @@ def test_a_rare_length_is_still_read(mixed_dir: Path, mixed_test_dir: Path) -> N
     test = load_dataset(mixed_test_dir)
     found = model.predict([img for img, t in zip(test.images, test.labels) if len(t) == 5])
     assert np.mean([len(p) == 5 for p in found]) > 0.5
+
+
+def test_ignore_case_trains_and_scores_case_folded(synth_dir: Path, synth_test_dir: Path) -> None:
+    data, test = load_dataset(synth_dir), load_dataset(synth_test_dir)
+    rng = np.random.default_rng(0)
+
+    def shout(labels: list[str]) -> list[str]:  # the same texts, some letters upper-cased
+        return ["".join(c.upper() if rng.random() < 0.5 else c for c in t) for t in labels]
+
+    folded = CaptchaRecognizer(**FAST, ignore_case=True).fit(data.images, shout(data.labels))
+    assert folded.alphabet_ == "23abcdef"
+    assert folded.score(test.images, shout(test.labels)) == folded.score(test.images, test.labels)
+    right = folded.score(test.images, test.labels)
+    assert evaluate(folded, test.images, shout(test.labels))["captcha_accuracy"] == right > 0
+    sensitive = CaptchaRecognizer(**FAST).fit(data.images, shout(data.labels))
+    assert set("ABCDEF") <= set(sensitive.alphabet_)  # case-sensitive by default
+    assert sensitive.score(test.images, test.labels) < folded.score(test.images, test.labels)
