@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from cvcaptcha import load_model
 from cvcaptcha.cli import VERBS, build_parser, main
 
 from .conftest import FAST
@@ -229,3 +230,21 @@ def test_help_teaches_a_session_and_every_verb_has_examples(capsys) -> None:
         assert main([verb, "--help"]) == 0
         out = capsys.readouterr().out
         assert "examples:" in out and f"\n  cvcaptcha {verb} " in out, verb
+
+
+def test_train_lengths_and_ignore_case_reach_the_model(
+    mixed_dir: Path, mixed_test_dir: Path, config: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "m.cvc"
+    assert main(["train", str(mixed_dir), "-o", str(out), "--config", str(config),
+                 "--lengths", "3-6", "--ignore-case"]) == 0
+    assert "3-6 chars" in capsys.readouterr().out
+    model = load_model(out)
+    assert tuple(model.lengths_) == (3, 4, 5, 6) and model.ignore_case is True
+    assert main(["evaluate", str(out), str(mixed_test_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sorted(result["by_length"]) == ["3", "4", "5"] and 0 <= result["wrong_length"] <= 1
+    assert main(["evaluate", str(out), str(mixed_test_dir)]) == 0
+    assert "by label length" in capsys.readouterr().out
+    assert main(["train", str(mixed_dir), "-o", str(tmp_path / "x.cvc"), "--lengths", "3-4"]) == 1
+    assert "outside lengths" in capsys.readouterr().err
