@@ -20,7 +20,6 @@ JSON file.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from cvcaptcha.evaluation import evaluate
 from cvcaptcha.io import Dataset, load_dataset
 from cvcaptcha.persist import save_model
 from cvcaptcha.recognizer import CaptchaRecognizer
-from cvcaptcha.tables import format_table
+from cvcaptcha.tables import format_table, write_json
 
 COLUMNS = (
     "family", "seed", "n_train", "n_test", "captcha_acc", "char_acc", "wrong_length", "fit_s",
@@ -223,10 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     if mixed:
         print("\ncaptcha accuracy by label length (wrong-length share)")
         print(format_table([length_row(r) for r in mixed], ("family", "seed", "by_length")))
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1) + "\n")
-    print(f"wrote {out}")
+    write_json(rows, args.output)
     return 0
 
 

@@ -38,7 +38,6 @@ Results go to a JSON file.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -52,7 +51,7 @@ from cvcaptcha.cli import read_config
 from cvcaptcha.errors import ConfigError, CvCaptchaError, DatasetError
 from cvcaptcha.io import load_dataset
 from cvcaptcha.label import LabelSession
-from cvcaptcha.tables import format_table
+from cvcaptcha.tables import format_table, write_json
 
 COLUMNS = (
     "answers", "keystrokes", "minimal", "typed", "ratio", "minimal_ratio",
@@ -233,10 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"keystrokes {result['keystrokes']} / typing every label {result['typed']} = "
           f"{result['ratio']:.3f} ({verdict} the {FLOOR:.0%} floor); minimal edit "
           f"{result['minimal']} = {result['minimal_ratio']:.3f}")
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out}")
+    write_json(result, args.output)
     return 0
 
 

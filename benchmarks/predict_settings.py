@@ -35,6 +35,7 @@ from cvcaptcha.cli import build_recognizer, read_config
 from cvcaptcha.errors import ConfigError, CvCaptchaError
 from cvcaptcha.io import load_dataset
 from cvcaptcha.recognizer import CaptchaRecognizer
+from cvcaptcha.tables import write_json
 
 
 def read_settings(path: str) -> list[dict[str, Any]]:
@@ -112,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         cells = [row["setting"], *[f"{row[h]:.4f}" for h in header[1:]]]
         print("| " + " | ".join(cells) + " |")
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1) + "\n")
-    print(f"wrote {out}")
+    write_json(rows, args.output)
     return 0
 
 

@@ -17,11 +17,9 @@ The default recipe (with ``--config`` applied) is scored on the held-out part;
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +30,7 @@ from cvcaptcha.errors import CvCaptchaError
 from cvcaptcha.evaluation import evaluate
 from cvcaptcha.io import load_dataset
 from cvcaptcha.recognizer import CaptchaRecognizer
+from cvcaptcha.tables import write_json
 
 
 def run_split(
@@ -104,10 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     mean = {k: float(np.mean([r[k] for r in rows])) for k in ("captcha_acc", "char_acc", "fit_s")}
     print(f"mean captcha accuracy {mean['captcha_acc']:.4f} over seeds {args.seeds}")
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"rows": rows, "mean": mean}, indent=1) + "\n")
-    print(f"wrote {out}")
+    write_json({"rows": rows, "mean": mean}, args.output)
     return 0
 
 

@@ -38,7 +38,8 @@ def test_rows_per_family_and_seed(families, folders, config, tmp_path, capsys, m
         ("plain", 0), ("plain", 1), ("plain", "mean"), ("pale", 0), ("pale", 1), ("pale", "mean")
     ]
     for row in rows:
-        assert set(row) == set(families.COLUMNS)
+        assert set(row) == {*families.COLUMNS, "by_length"}
+        assert len(row["by_length"]) == 1 and row["wrong_length"] == 0.0
         assert row["n_train"] == 40 and row["n_test"] == 20
         assert 0.0 <= row["captcha_acc"] <= row["char_acc"] <= 1.0
         assert row["fit_s"] > 0 and row["ms_per_captcha"] > 0 and row["model_kib"] > 1
@@ -46,6 +47,19 @@ def test_rows_per_family_and_seed(families, folders, config, tmp_path, capsys, m
     assert rows[2]["char_acc"] == pytest.approx((rows[0]["char_acc"] + rows[1]["char_acc"]) / 2)
     printed = capsys.readouterr().out
     assert "ddddocr is not installed" in printed and "model_kib" in printed
+    assert "by label length" not in printed  # families of one length
+
+
+def test_a_family_of_several_lengths_gets_accuracy_by_length(
+    families, mixed_dir, config, tmp_path, capsys
+):
+    out = tmp_path / "mixed.json"
+    assert families.main([str(mixed_dir), "--train", "80", "--test", "40", "--config",
+                          str(config), "--output", str(out)]) == 0
+    row = json.loads(out.read_text())[0]
+    assert sorted(row["by_length"]) == ["3", "4", "5"]
+    assert sum(r["n"] for r in row["by_length"].values()) == 40
+    assert "captcha accuracy by label length" in capsys.readouterr().out
 
 
 def test_ddddocr_column_when_installed(families, folders, config, tmp_path, monkeypatch):
