@@ -13,8 +13,9 @@ a prior to lengths the user allows (``lengths=``) but training never showed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from scipy import ndimage
@@ -31,6 +32,8 @@ MIN_SPREAD: float = 0.35
 MIN_PRIOR_SHARE: float = 0.01
 #: Most lengths read per captcha.
 MAX_CANDIDATES: int = 3
+
+R = TypeVar("R")
 
 
 def parse_lengths(value: object) -> tuple[int, ...] | None:
@@ -197,3 +200,39 @@ def choose_length(scores: dict[int, float]) -> tuple[int, float]:
     best = int(np.argmax(logs))
     share = float(np.exp(logs[best] - np.logaddexp.reduce(logs)))
     return lengths[best], share
+
+
+def read_best_lengths(
+    prior: LengthPrior, log_prior: np.ndarray, read_at: Callable[[list[int], int], list[R]],
+    log_score: Callable[[R], float],
+) -> list[tuple[R, float]]:
+    """Read every captcha at each of its candidate lengths and keep the best.
+
+    Parameters
+    ----------
+    prior : LengthPrior
+    log_prior : ndarray, shape (captchas, len(prior.lengths))
+        :meth:`LengthPrior.log_prior` of the captchas.
+    read_at : callable
+        ``read_at(indices, n)``: the reads of the captchas ``indices`` as
+        ``n`` characters each (one call per length, for a batch).
+    log_score : callable
+        The log-probability of one read (e.g. the sum of its characters').
+
+    Returns
+    -------
+    list of (read, share)
+        Per captcha, the read whose prior plus ``log_score`` is best, and its
+        share among the candidates (see :func:`choose_length`).
+    """
+    wanted = prior.candidates(log_prior)
+    found: dict[tuple[int, int], R] = {}
+    for n in sorted({n for ns in wanted for n in ns}):
+        idx = [i for i, ns in enumerate(wanted) if n in ns]
+        found.update(((i, n), r) for i, r in zip(idx, read_at(idx, n)))
+    out = []
+    for i, ns in enumerate(wanted):
+        scores = {n: log_prior[i, prior.lengths.index(n)] + log_score(found[i, n]) for n in ns}
+        n, share = choose_length(scores)
+        out.append((found[i, n], share))
+    return out

@@ -25,7 +25,7 @@ from .columns import glyph_widths
 from .errors import ConfigError, LabelError
 from .features import check_features
 from .io import ImageLike, check_labels, read_image
-from .length import LengthPrior, allowed_lengths, choose_length, length_features
+from .length import LengthPrior, allowed_lengths, length_features, read_best_lengths
 from .locate import align, locate, recentre_to_labels
 from .locator import Locator, train_locator
 from .models import make_classifier
@@ -676,25 +676,15 @@ class CaptchaRecognizer(BaseEstimator):
                 for c, pr, status in self._read_at(preps, tables, locator, self.n_chars_)
             ]
         prior = self._length_prior()
-        logs = prior.log_prior(self._length_features(preps, tables))
-        wanted = prior.candidates(logs)
-        found: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, bool | None]] = {}
-        for n in sorted({n for ns in wanted for n in ns}):
-            idx = [i for i, ns in enumerate(wanted) if n in ns]
-            reads = self._read_at(
-                [preps[i] for i in idx], [tables[i] for i in idx], locator, n
-            )
-            found.update(((i, n), r) for i, r in zip(idx, reads))
-        out = []
-        for i, ns in enumerate(wanted):
-            scores = {
-                n: logs[i, prior.lengths.index(n)]
-                + float(np.log(np.maximum(found[i, n][1].max(axis=1), 1e-12)).sum())
-                for n in ns
-            }
-            n, share = choose_length(scores)
-            out.append(Read(*found[i, n], share))
-        return out
+
+        def read_at(idx: list[int], n: int) -> list[Any]:
+            return self._read_at([preps[i] for i in idx], [tables[i] for i in idx], locator, n)
+
+        best = read_best_lengths(
+            prior, prior.log_prior(self._length_features(preps, tables)), read_at,
+            lambda r: float(np.log(np.maximum(r[1].max(axis=1), 1e-12)).sum()),
+        )
+        return [Read(*read, share) for read, share in best]
 
     def _read_at(
         self, preps: list[Prepared], tables: list[np.ndarray | None], locator: Locator | None,

@@ -13,6 +13,7 @@ from cvcaptcha.length import (
     choose_length,
     length_features,
     parse_lengths,
+    read_best_lengths,
 )
 from cvcaptcha.prepare import Prepared
 
@@ -82,3 +83,19 @@ def test_choose_length_keeps_the_best_read_and_says_how_sure() -> None:
     n, share = choose_length({4: -1.0, 5: -1.0})
     assert share == pytest.approx(0.5)
     assert choose_length({7: -3.0}) == (7, 1.0)
+
+
+def test_read_best_lengths_reads_each_candidate_once_per_batch_and_keeps_the_best() -> None:
+    prior = LengthPrior(np.zeros(1), np.ones(1), np.ones(1), 0.0, 0.5, (3, 4, 5))
+    logs = prior.log_prior(np.array([[3.0], [4.6], [5.0]]))  # predicted lengths 3, 4.6, 5
+    calls = []
+
+    def read_at(idx: list[int], n: int) -> list[tuple[int, int]]:
+        calls.append((idx, n))
+        return [(i, n) for i in idx]
+
+    truth = {0: 3, 1: 5, 2: 5}  # the second captcha reads best at 5, against its prior
+    best = read_best_lengths(prior, logs, read_at, lambda r: 0.0 if r[1] == truth[r[0]] else -9)
+    assert [read for read, _ in best] == [(0, 3), (1, 5), (2, 5)]
+    assert sorted(n for _, n in calls) == sorted({n for _, n in calls})  # one call a length
+    assert all(0.5 < share <= 1 for _, share in best)
