@@ -141,6 +141,9 @@ class LengthPrior:
         Standard deviation of the training residuals (floored at :data:`MIN_SPREAD`).
     lengths : tuple of int
         The lengths a captcha may have.
+
+    The features are centred, so ``intercept`` is the mean training length
+    (:attr:`typical`).
     """
 
     mean: np.ndarray
@@ -149,6 +152,11 @@ class LengthPrior:
     intercept: float
     spread: float
     lengths: tuple[int, ...]
+
+    @property
+    def typical(self) -> float:
+        """The mean label length of the training captchas."""
+        return self.intercept
 
     @classmethod
     def fit(cls, X: np.ndarray, y: np.ndarray, lengths: tuple[int, ...],
@@ -183,6 +191,32 @@ class LengthPrior:
             keep = [int(i) for i in order if row[i] >= row[order[0]] + np.log(MIN_PRIOR_SHARE)]
             out.append([self.lengths[i] for i in keep])
         return out
+
+
+def read_log_score(
+    proba: np.ndarray, located: np.ndarray | None, typical: float
+) -> float:
+    """The score of one read on the scale every length shares: the mean
+    per-character log-probability of the reader's best classes (``proba``,
+    one row per character) plus, for a guided model, of the locator's best
+    class at the same windows (``located``, one value per character), times
+    the family's ``typical`` length.
+
+    A sum over characters would favour the shorter of two reads (one term
+    less, however good); a mean does not, and the locator, trained to reject
+    misplaced windows, tells a window straddling two glyphs from a centred one
+    where the reader alone may not.
+
+    Examples
+    --------
+    >>> sure, unsure = np.array([[0.9, 0.1]] * 4), np.array([[0.9, 0.1]] * 4 + [[0.5, 0.5]])
+    >>> read_log_score(sure, None, 5.0) > read_log_score(unsure, None, 5.0)
+    True
+    """
+    logs = np.log(np.maximum(proba.max(axis=1), 1e-12)).mean()
+    if located is not None:
+        logs += np.log(np.maximum(located, 1e-6)).mean()
+    return float(typical * logs)
 
 
 def choose_length(scores: dict[int, float]) -> tuple[int, float]:

@@ -25,7 +25,13 @@ from .columns import glyph_widths
 from .errors import ConfigError, LabelError
 from .features import check_features
 from .io import ImageLike, check_labels, read_image
-from .length import LengthPrior, allowed_lengths, length_features, read_best_lengths
+from .length import (
+    LengthPrior,
+    allowed_lengths,
+    length_features,
+    read_best_lengths,
+    read_log_score,
+)
 from .locate import align, locate, recentre_to_labels
 from .locator import Locator, train_locator
 from .models import make_classifier
@@ -677,14 +683,28 @@ class CaptchaRecognizer(BaseEstimator):
             ]
         prior = self._length_prior()
 
-        def read_at(idx: list[int], n: int) -> list[Any]:
-            return self._read_at([preps[i] for i in idx], [tables[i] for i in idx], locator, n)
+        def read_at(idx: list[int], n: int) -> list[tuple[Any, float]]:
+            """The reads of captchas ``idx`` as ``n`` characters, each with its score."""
+            reads = self._read_at([preps[i] for i in idx], [tables[i] for i in idx], locator, n)
+            return [
+                (r, read_log_score(r[1], self._located(tables[i], locator, r[0]), prior.typical))
+                for i, r in zip(idx, reads)
+            ]
 
         best = read_best_lengths(
             prior, prior.log_prior(self._length_features(preps, tables)), read_at,
-            lambda r: float(np.log(np.maximum(r[1].max(axis=1), 1e-12)).sum()),
+            lambda scored: scored[1],
         )
-        return [Read(*read, share) for read, share in best]
+        return [Read(*read, share) for (read, _), share in best]
+
+    @staticmethod
+    def _located(
+        table: np.ndarray | None, locator: Locator | None, cuts: np.ndarray
+    ) -> np.ndarray | None:
+        """The locator's best-class probability at each of ``cuts`` (None unguided)."""
+        if table is None or locator is None:
+            return None
+        return table[locator.rows(table, cuts)].max(axis=1)
 
     def _read_at(
         self, preps: list[Prepared], tables: list[np.ndarray | None], locator: Locator | None,
