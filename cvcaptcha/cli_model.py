@@ -235,8 +235,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     summary = getattr(model, "fit_summary_", {})
     result["segmenter"] = summary.get("segmenter")
     trials = summary.get("auto_captcha_accuracy")
+    chars = summary.get("auto_char_accuracy") or {}
     if trials:  # NaN (a set too small to hold captchas out) is no JSON number
         result["segmenter_trials"] = {k: v if v == v else None for k, v in trials.items()}
+        result["segmenter_trials_char"] = {k: v if v == v else None for k, v in chars.items()}
     if args.json:
         print(json.dumps(result))
     else:
@@ -255,7 +257,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             )))
         if trials:
             rows.append(("segmenter trials", ", ".join(
-                f"{name} {score:.3f}" for name, score in trials.items() if score == score
+                f"{name} {score:.3f}" + (f" (char {chars[name]:.3f})" if name in chars else "")
+                for name, score in trials.items() if score == score
             ) + " (held-out captcha accuracy)"))
         width = max(len(k) for k, _ in rows)
         for key, value in rows:

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
-from .auto import AUTO_SEGMENTERS, auto_scores
+from .auto import AUTO_SEGMENTERS, auto_scores, best
 from .columns import glyph_widths
 from .errors import ConfigError, LabelError
 from .features import check_features
@@ -491,8 +491,9 @@ class CaptchaRecognizer(BaseEstimator):
                 labels, self._trial(preps, labels), self.random_state, AUTO_SEGMENTERS,
                 progress=lambda names: self._progress(names, "choose segmenter"),
             )
-            name = max(scores, key=scores.get)  # type: ignore[arg-type]
-            summary["auto_captcha_accuracy"] = scores
+            name = best(scores)
+            summary["auto_captcha_accuracy"] = {k: v["captcha"] for k, v in scores.items()}
+            summary["auto_char_accuracy"] = {k: v["char"] for k, v in scores.items()}
         if unlabelled is not None and len(unlabelled) and self.self_training_rounds:
             preps, labels, summary["self_training"] = self._with_sure_reads(
                 preps, labels, self._prepare(unlabelled, "prepare unlabelled"), name

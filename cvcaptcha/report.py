@@ -39,15 +39,18 @@ __all__ = ["write_inspection", "write_learning_curve", "write_report"]
 
 def _segmenter_facts(params: dict[str, Any], summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The segmentation strategy the model uses and, when ``segmenter="auto"`` chose it,
-    the held-out captcha accuracy of every candidate, best first."""
+    the held-out captcha (and character) accuracy of every candidate, best first."""
     used = str(summary.get("segmenter", params.get("segmenter")))
     scores = summary.get("auto_captcha_accuracy")
+    chars = summary.get("auto_char_accuracy") or {}
     if params.get("segmenter") != "auto" or not scores:
         return [("segmenter", used)]
-    ranked = sorted(scores.items(), key=lambda item: np.nan_to_num(-item[1], nan=np.inf))
+    ranked = sorted(scores, key=lambda n: (np.nan_to_num(-chars.get(n, 0.0), nan=np.inf),
+                                           np.nan_to_num(-scores[n], nan=np.inf)))
     trials = ", ".join(
-        f"{name} not measured" if np.isnan(score) else f"{name} {100 * score:.1f}%"
-        for name, score in ranked
+        f"{name} not measured" if np.isnan(scores[name]) else f"{name} {100 * scores[name]:.1f}%"
+        + (f" (char {100 * chars[name]:.1f}%)" if name in chars else "")
+        for name in ranked
     )
     return [("segmenter", f"{used} (chosen by auto)"),
             ("segmenter trials", f"{trials} (held-out captcha accuracy)")]
