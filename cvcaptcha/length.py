@@ -194,28 +194,37 @@ class LengthPrior:
 
 
 def read_log_score(
-    proba: np.ndarray, located: np.ndarray | None, typical: float
+    proba: np.ndarray, located: np.ndarray | None, typical: float,
+    steps: np.ndarray | None = None,
 ) -> float:
     """The score of one read on the scale every length shares: the mean
     per-character log-probability of the reader's best classes (``proba``,
     one row per character) plus, for a guided model, of the locator's best
-    class at the same windows (``located``, one value per character), times
-    the family's ``typical`` length.
+    class at the same windows (``located``, one value per character), plus
+    the mean log-density of the pitch prior over the steps between the
+    characters (``steps``: each step's z-score under the prior of this
+    length), times the family's ``typical`` length.
 
     A sum over characters would favour the shorter of two reads (one term
-    less, however good); a mean does not, and the locator, trained to reject
+    less, however good); a mean does not. The locator, trained to reject
     misplaced windows, tells a window straddling two glyphs from a centred one
-    where the reader alone may not.
+    where the reader alone may not; the pitch prior tells a read that skips a
+    glyph (one step twice as long) from one that reads them all.
 
     Examples
     --------
     >>> sure, unsure = np.array([[0.9, 0.1]] * 4), np.array([[0.9, 0.1]] * 4 + [[0.5, 0.5]])
     >>> read_log_score(sure, None, 5.0) > read_log_score(unsure, None, 5.0)
     True
+    >>> skipped = np.array([0.0, 0.0, 4.0])  # one step four spreads too long
+    >>> read_log_score(sure, None, 5.0, skipped) < read_log_score(sure, None, 5.0, 0 * skipped)
+    True
     """
     logs = np.log(np.maximum(proba.max(axis=1), 1e-12)).mean()
     if located is not None:
         logs += np.log(np.maximum(located, 1e-6)).mean()
+    if steps is not None and len(steps):
+        logs -= float(np.mean(np.square(steps))) / 2
     return float(typical * logs)
 
 

@@ -21,7 +21,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 from .auto import AUTO_SEGMENTERS, auto_scores, best
-from .columns import glyph_widths
+from .columns import glyph_widths, text_extent
 from .errors import ConfigError, LabelError
 from .features import check_features
 from .io import ImageLike, check_labels, read_image
@@ -688,7 +688,10 @@ class CaptchaRecognizer(BaseEstimator):
             """The reads of captchas ``idx`` as ``n`` characters, each with its score."""
             reads = self._read_at([preps[i] for i in idx], [tables[i] for i in idx], locator, n)
             return [
-                (r, read_log_score(r[1], self._located(tables[i], locator, r[0]), prior.typical))
+                (r, read_log_score(
+                    r[1], self._located(tables[i], locator, r[0]), prior.typical,
+                    self._pitch_steps(preps[i], r[0]),
+                ))
                 for i, r in zip(idx, reads)
             ]
 
@@ -697,6 +700,12 @@ class CaptchaRecognizer(BaseEstimator):
             lambda scored: scored[1],
         )
         return [Read(*read, share) for (read, _), share in best]
+
+    def _pitch_steps(self, prep: Prepared, cuts: np.ndarray) -> np.ndarray:
+        """Each step between neighbouring characters of ``cuts`` as a z-score
+        under the segmenter's pitch prior for that many characters."""
+        mean, std = self.segmenter_.width_prior(*text_extent(prep.mask), len(cuts))
+        return (np.diff(cuts.sum(axis=1) / 2) - mean) / std
 
     @staticmethod
     def _located(
