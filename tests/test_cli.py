@@ -246,5 +246,9 @@ def test_train_lengths_and_ignore_case_reach_the_model(
     assert sorted(result["by_length"]) == ["3", "4", "5"] and 0 <= result["wrong_length"] <= 1
     assert main(["evaluate", str(out), str(mixed_test_dir)]) == 0
     assert "by label length" in capsys.readouterr().out
+    assert main(["predict", str(out), str(mixed_test_dir), "--json"]) == 0
+    reads = json.loads(capsys.readouterr().out)
+    assert len({len(r["text"]) for r in reads}) > 1  # the text whatever its length
+    assert all(0 < r["length_confidence"] <= 1 for r in reads)
     assert main(["train", str(mixed_dir), "-o", str(tmp_path / "x.cvc"), "--lengths", "3-4"]) == 1
     assert "outside lengths" in capsys.readouterr().err
