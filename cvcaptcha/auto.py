@@ -4,10 +4,12 @@ Which strategy reads a family best depends on how it is drawn (touching
 glyphs at a steady pitch favour ``window``, well separated glyphs at an
 irregular pitch ``components``), and that is a fact of the data: so each
 candidate is trained on a seeded part of the training set and judged on the
-rest: by the share of their characters it reads right, which a few hundred
+rest, by the share of their characters it reads right, which a few hundred
 captchas measure far more surely than the share read whole (two strategies
 that each read one or two of 150 captchas whole can differ twofold in the
-characters they read), then by that share.
+characters they read). The first candidate stays unless another reads
+clearly more: by :data:`MARGIN` standard errors of the captcha-by-captcha
+difference, so a trial too small to tell keeps the default.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import numpy as np
 AUTO_SEGMENTERS: tuple[str, ...] = ("window", "components")
 #: Most training and validation captchas the choice uses.
 AUTO_SIZES: tuple[int, int] = (200, 150)
+#: Standard errors by which a candidate must beat the first to replace it.
+MARGIN: float = 2.0
 
 #: ``trial(name, train, val)``: the texts read in captchas ``val`` by strategy
 #: ``name`` trained on captchas ``train`` (indices into the training set).
@@ -65,27 +69,38 @@ def auto_scores(
     for name in progress(candidates):
         texts = trial(name, train, val)
         truth = [labels[i] for i in val]
-        chars = [k < len(t) and t[k] == c for t, label in zip(texts, truth)
-                 for k, c in enumerate(label)]
+        per = np.array([
+            np.mean([k < len(t) and t[k] == c for k, c in enumerate(label)])
+            for t, label in zip(texts, truth)
+        ])
         scores[name] = {
             "captcha": float(np.mean([t == label for t, label in zip(texts, truth)])),
-            "char": float(np.mean(chars)),
+            "char": float(per.mean()),
+            "per_captcha": per,
         }
     return scores
 
 
-def best(scores: dict[str, dict[str, float]]) -> str:
-    """The candidate reading the most held-out characters, then captchas;
-    the first winning ties (NaN scores lose).
+def best(scores: dict[str, dict], margin: float = MARGIN) -> str:
+    """The first candidate, unless another reads clearly more held-out
+    characters: its ``per_captcha`` character accuracies beat the incumbent's
+    by ``margin`` standard errors of the paired difference.
 
     Examples
     --------
-    >>> best({"window": {"captcha": 0.0, "char": 0.38},
-    ...       "components": {"captcha": 0.01, "char": 0.20}})
-    'window'
+    >>> same = {"captcha": 0.0, "char": 0.2, "per_captcha": np.array([0.2, 0.2, 0.0, 0.4])}
+    >>> more = {"captcha": 0.5, "char": 0.9, "per_captcha": np.array([1.0, 0.8, 1.0, 0.8])}
+    >>> best({"window": same, "components": more}), best({"window": same, "components": same})
+    ('components', 'window')
     """
-    def key(name: str) -> tuple[float, float]:
-        s = scores[name]
-        return (np.nan_to_num(s["char"], nan=-1.0), np.nan_to_num(s["captcha"], nan=-1.0))
-
-    return max(scores, key=key)
+    names = list(scores)
+    chosen = names[0]
+    for name in names[1:]:
+        a, b = scores[chosen].get("per_captcha"), scores[name].get("per_captcha")
+        if a is None or b is None or not len(a):
+            continue
+        diff = np.asarray(b) - np.asarray(a)
+        error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.inf
+        if diff.mean() > margin * error:
+            chosen = name
+    return chosen
