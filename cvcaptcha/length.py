@@ -24,9 +24,11 @@ from .columns import column_ink, text_extent
 from .errors import ConfigError, LabelError
 from .prepare import Prepared
 
-#: Floor of the prior's spread, in characters: a length one off the
-#: prediction always keeps a chance to be read.
-MIN_SPREAD: float = 0.35
+#: Floor of the prior's spread, in characters. Where the geometry gives the
+#: length away (a canvas as wide as its text) the residuals are near zero and
+#: the lengths one off are not read at all; where it does not, the learned
+#: spread is wider than this and they are.
+MIN_SPREAD: float = 0.2
 #: A candidate length is read only when its prior is at least this share of
 #: the most likely length's.
 MIN_PRIOR_SHARE: float = 0.01
