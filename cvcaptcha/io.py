@@ -1,7 +1,9 @@
 """Reading captcha images and labelled folders.
 
 Every image leaves this module as a 2-D ``uint8`` grey array, whatever it was on
-disk (grey, BGR, BGRA, 8 or 16 bit), so later stages handle one kind of input.
+disk (grey, BGR, BGRA, 8 or 16 bit), so later stages handle one kind of input:
+transparent pixels over white, colour by its distance from the paper's
+(:mod:`~cvcaptcha.colour`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .colour import colour_to_gray
 from .errors import (
     ConfigError,
     DatasetError,
@@ -85,15 +88,12 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     elif img.dtype != np.uint8:
         raise ImageError(f"unsupported image dtype {image.dtype}")
     if img.ndim == 3:
-        if img.shape[2] == 4 and img[:, :, 3].min() == 255:  # opaque: alpha says nothing
-            img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGRA2GRAY)
-        elif img.shape[2] == 4:
+        if img.shape[2] == 4 and img[:, :, 3].min() < 255:
             # Composite transparent pixels onto white: captchas are dark ink on light paper.
             alpha = img[:, :, 3:4].astype(np.float32) / 255.0
             rgb = img[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
-            img = cv2.cvtColor(rgb.astype(np.uint8), cv2.COLOR_BGR2GRAY)
-        else:
-            img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2GRAY)
+            img = rgb.astype(np.uint8)
+        img = colour_to_gray(img[:, :, :3])
     check_size(img.shape[1], img.shape[0])
     return np.ascontiguousarray(img)
 

@@ -1,0 +1,81 @@
+"""Colour to ink: one grey level per pixel that says how far it is from the paper.
+
+Luminance loses coloured glyphs: a pale yellow or light cyan glyph on white is
+nearly as bright as the paper, and a glyph on a tinted background of the same
+brightness vanishes. What sets ink apart from paper is its colour's distance
+from the paper's colour, in any channel: so a colour captcha is turned grey
+as ``255 - max_c |pixel_c - paper_c|``, the paper being the median colour of
+the image (most of a captcha is paper). Paper comes out white and ink dark
+whatever their colours, light text on a dark ground included. An image whose
+channels hardly differ anywhere is grey already and keeps its luminance.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: An image whose channels differ by at most this anywhere is grey (JPEG's
+#: chroma noise on a grey image stays under it).
+GREY_SPREAD: int = 16
+
+
+def is_grey(bgr: np.ndarray, spread: int = GREY_SPREAD) -> bool:
+    """Whether a ``uint8`` BGR image is grey: no pixel's channels differ by
+    more than ``spread``.
+
+    Examples
+    --------
+    >>> img = np.full((4, 4, 3), 200, np.uint8)
+    >>> is_grey(img), is_grey(img + np.array([0, 0, 40], np.uint8))
+    (True, False)
+    """
+    low = bgr.min(axis=2)
+    high = bgr.max(axis=2)
+    return int((high - low).max()) <= spread
+
+
+def paper_colour(bgr: np.ndarray) -> np.ndarray:
+    """The paper's colour: the per-channel median of the image, shape (3,).
+
+    Examples
+    --------
+    >>> img = np.full((10, 10, 3), (200, 230, 250), np.uint8); img[4:6] = 0
+    >>> paper_colour(img).tolist()
+    [200.0, 230.0, 250.0]
+    """
+    return np.median(bgr.reshape(-1, bgr.shape[2]), axis=0)
+
+
+def ink_contrast(bgr: np.ndarray) -> np.ndarray:
+    """Grey ``uint8`` image of a ``uint8`` BGR captcha: white paper, ink as dark
+    as its colour is far from the paper's in its most different channel.
+
+    Examples
+    --------
+    >>> img = np.full((2, 3, 3), 255, np.uint8)
+    >>> img[0, 0] = (128, 255, 255)  # pale yellow in BGR: luminance 241
+    >>> img[1, 2] = (0, 0, 0)
+    >>> ink_contrast(img)
+    array([[128, 255, 255],
+           [255, 255,   0]], dtype=uint8)
+    """
+    paper = paper_colour(bgr).astype(np.int16)
+    distance = np.abs(bgr.astype(np.int16) - paper).max(axis=2)
+    return (255 - np.minimum(distance, 255)).astype(np.uint8)
+
+
+def colour_to_gray(bgr: np.ndarray) -> np.ndarray:
+    """Grey ``uint8`` image of a ``uint8`` BGR image: luminance when it is grey
+    (:func:`is_grey`), :func:`ink_contrast` when it has colour.
+
+    Examples
+    --------
+    >>> grey = np.full((2, 2, 3), 90, np.uint8)
+    >>> colour_to_gray(grey).tolist()
+    [[90, 90], [90, 90]]
+    """
+    bgr = np.ascontiguousarray(bgr)
+    if is_grey(bgr):
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    return ink_contrast(bgr)
