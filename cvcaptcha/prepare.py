@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .features import hog_map, map_columns
+from .frame import remove_frame
 from .preprocess import (
     crop_band,
     ink_levels,
@@ -32,8 +33,8 @@ FRONT_PARAMS: tuple[str, ...] = (
 )
 
 #: Version of what :func:`prepare` returns; bumped whenever its contents change
-#: (2: HOG maps kept as :func:`~cvcaptcha.features.map_columns`).
-PREPARED_VERSION: int = 2
+#: (2: HOG maps kept as :func:`~cvcaptcha.features.map_columns`; 3: frames taken out).
+PREPARED_VERSION: int = 3
 
 #: Largest turn (degrees) and relative size change of :func:`warp_variant` copies
 #: made for training (the recognizer's ``warp_jitter``).
@@ -65,7 +66,8 @@ class Prepared:
 
 
 def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
-    """Resize, binarise, measure ink levels and take the HOG map of one grey image.
+    """Take out a frame, resize, binarise, measure ink levels and take the HOG map
+    of one grey image.
 
     ``params`` holds the front-end parameters named in :data:`FRONT_PARAMS`;
     nothing here depends on the classifier, which is what makes the result
@@ -80,6 +82,7 @@ def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
     >>> p.mask.shape, p.original_shape
     ((40, 160), (50, 200))
     """
+    image = remove_frame(image)
     if params.get("band"):  # the text's strip of rows, made to fill the height
         image = crop_band(image)
     gray, scale = resize_height(image, params["height"]) if params["height"] else (image, 1.0)
