@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from . import __version__
 from .cli_common import PROG, ExamplesFormatter, build_recognizer, error, examples, read_config
-from .cli_data import add_generate, add_inspect, add_label
+from .cli_data import add_audit, add_generate, add_inspect, add_label
 from .cli_model import add_evaluate, add_export, add_predict, add_report, add_serve, add_train
 from .cli_study import add_compare_segmenters, add_learning_curve, add_search
 from .errors import CvCaptchaError
@@ -33,6 +33,7 @@ VERBS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_compare_segmenters,
     add_report,
     add_inspect,
+    add_audit,
     add_learning_curve,
     add_search,
     add_serve,
@@ -47,6 +48,7 @@ SESSION = examples(
     "cvcaptcha generate data/test --count 200 --seed 2",
     "cvcaptcha inspect data/train                         # bad files, label lengths, alphabet",
     "cvcaptcha train data/train -o model.cvc              # a minute or two",
+    "cvcaptcha audit data/train                           # labels a model disputes",
     "cvcaptcha evaluate model.cvc data/test               # captcha and character accuracy",
     "cvcaptcha predict model.cvc data/test/ --json        # text and confidence per image",
     "cvcaptcha report model.cvc data/test -o out/report   # HTML page of what it misreads",

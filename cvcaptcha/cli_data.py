@@ -176,3 +176,69 @@ def add_label(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--open", action=argparse.BooleanOptionalAction, default=True,
                    help="open the page in the browser (default: yes)")
     p.set_defaults(func=_label)
+
+
+# -- audit --------------------------------------------------------------------
+def _audit(args: argparse.Namespace) -> int:
+    import csv
+
+    from .audit import cross_read, disagreements
+    from .cli_common import build_recognizer, notice, read_config
+    from .errors import CvCaptchaError
+    from .io import load_dataset
+
+    output = Path(args.output) if args.output else None
+    if output is not None and output.exists() and not args.force:
+        raise CvCaptchaError(f"{output} exists; use --force to overwrite it")
+    model = build_recognizer(read_config(args.config))
+    data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=True)
+    for path, why in data.skipped:
+        print(f"skipped {path.name}: {why}", file=sys.stderr)
+    start = time.perf_counter()
+    reads = cross_read(
+        model, data.images, data.labels, args.folds, args.seed,
+        progress=lambda line: notice(f"{line} ({time.perf_counter() - start:.0f} s so far)"),
+    )
+    found = disagreements(data.labels, reads, ignore_case=model.ignore_case)
+    print(f"{len(found)} of {len(data.labels)} labels differ from a read by a model trained "
+          f"without them ({args.folds} folds); most sure reads first:")
+    width = max([len(data.paths[d.index].name) for d in found[:args.top]] + [4])
+    for d in found[:args.top]:
+        print(f"{data.paths[d.index].name:<{width}}  label {d.label!r:<12} read {d.read!r:<12} "
+              f"confidence {d.confidence:.3f}")
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with open(output, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["file", "label", "read", "confidence", "char_confidences"])
+            for d in found:
+                writer.writerow([
+                    str(data.paths[d.index]), d.label, d.read, f"{d.confidence:.6f}",
+                    " ".join(f"{c:.4f}" for c in d.char_confidences),
+                ])
+        print(f"all {len(found)} written to {output}")
+    return 0
+
+
+def add_audit(sub: argparse._SubParsersAction) -> None:
+    p = add_verb(
+        sub, "audit", help="find captchas whose label is likely wrong",
+        description="Read every captcha of a labelled folder with a model trained on the "
+        "other folds (shuffled k-fold, the default recipe or --config) and list those read "
+        "differently from their label, most sure read first: at the top, a wrong label is "
+        "far likelier than a misread. Files are never changed; look and rename. Trains "
+        "--folds models, each on (folds-1)/folds of the folder.",
+        usage=[
+            "cvcaptcha audit data/train",
+            "cvcaptcha audit data/train --folds 4 --top 50 -o out/suspects.csv",
+        ],
+    )
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("--folds", type=int, default=2, help="cross-validation folds (default 2)")
+    p.add_argument("--top", type=int, default=20, help="disagreements printed (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fold shuffle")
+    p.add_argument("--config", help="JSON file holding an object of recognizer parameters")
+    p.add_argument("-o", "--output", metavar="CSV", help="write every disagreement to this CSV")
+    p.add_argument("--force", action="store_true", help="overwrite the CSV if it exists")
+    p.add_argument("--skip-bad", action="store_true", help="leave unreadable files out")
+    p.set_defaults(func=_audit)
