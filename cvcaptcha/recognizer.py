@@ -204,10 +204,6 @@ class CaptchaRecognizer(BaseEstimator):
         Each round keeps the unlabelled captchas read at least as surely as the
         lowest confidence above which this share of held-out labelled reads
         are right.
-    self_training_cross_fit : bool
-        Rounds after the first train two models, each on the captchas kept
-        from one half of the unlabelled ones, to read the other half (twice
-        the fits; no model re-reads what it learned from its own reads).
     random_state : int
         Seed of the random choices made in training: the ``auto`` trial split,
         moved copies, variants and reject windows (a classifier's own seed is
@@ -295,7 +291,6 @@ class CaptchaRecognizer(BaseEstimator):
         classifier: Any = "tinymlp",
         self_training_rounds: int = 3,
         self_training_precision: float = 0.95,
-        self_training_cross_fit: bool = False,
         random_state: int = 0,
         memory: Any = None,
         verbose: bool = False,
@@ -331,7 +326,6 @@ class CaptchaRecognizer(BaseEstimator):
         self.classifier = classifier
         self.self_training_rounds = self_training_rounds
         self.self_training_precision = self_training_precision
-        self.self_training_cross_fit = self_training_cross_fit
         self.random_state = random_state
         self.memory = memory
         self.verbose = verbose
@@ -553,7 +547,6 @@ class CaptchaRecognizer(BaseEstimator):
         kept, texts, done = self_train(
             len(labels), len(extra), labels, fit, read, rounds=self.self_training_rounds,
             precision=self.self_training_precision, random_state=self.random_state,
-            cross_fit=self.self_training_cross_fit,
             progress=(lambda line: print(line, file=sys.stderr)) if self.verbose else None,
         )
         summary = {

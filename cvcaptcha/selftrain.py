@@ -65,7 +65,6 @@ def self_train(
     n_labelled: int, n_unlabelled: int, labels: Sequence[str], fit: Fit, read: Read,
     rounds: int = 3, precision: float = 0.95, held_out: float = 0.25,
     random_state: int = 0, progress: Callable[[str], None] | None = None,
-    cross_fit: bool = False,
 ) -> tuple[np.ndarray, list[str], list[Round]]:
     """Rounds of self-training; returns the unlabelled captchas to train on
     (indices), their texts, and what each round did.
@@ -73,15 +72,9 @@ def self_train(
     Each round trains on the labelled captchas but a seeded ``held_out``
     share (and on the unlabelled captchas the previous round kept), chooses
     its threshold on the held-out ones (:func:`choose_threshold`) and keeps
-    every unlabelled captcha it reads at least that surely. With
-    ``cross_fit``, rounds after the first train two models, each on the
-    captchas kept from one seeded half of the unlabelled ones, and each reads
-    the other half: no model re-reads a captcha it was trained on with its
-    own earlier read, so a wrong read is not confirmed by having been learned.
+    every unlabelled captcha it reads at least that surely.
     """
-    rng = np.random.default_rng(random_state)
-    order = rng.permutation(n_labelled)
-    half = rng.permutation(n_unlabelled) % 2
+    order = np.random.default_rng(random_state).permutation(n_labelled)
     n_held = min(max(int(round(held_out * n_labelled)), 1), n_labelled - 1)
     held, train = np.sort(order[:n_held]), np.sort(order[n_held:])
     everyone = np.arange(n_unlabelled)
@@ -89,30 +82,19 @@ def self_train(
     done: list[Round] = []
     for r in range(1, rounds + 1):
         trained_on = len(train) + len(kept)
-        if cross_fit and len(kept):
-            parts = [(everyone[half == h], half[kept] != h) for h in (0, 1)]
-        else:
-            parts = [(everyone, np.ones(len(kept), bool))]
-        sure_reads: dict[int, str] = {}
-        stats = []
-        for group, use in parts:
-            model = fit(train, kept[use], [t for t, u in zip(texts, use) if u])
-            held_texts, held_conf = read(model, held, np.empty(0, int))
-            correct = np.array([t == labels[i] for t, i in zip(held_texts, held)])
-            threshold = choose_threshold(held_conf, correct, precision)
-            read_texts, read_conf = read(model, np.empty(0, int), group)
-            sure_reads.update(
-                (int(i), t) for i, t, c in zip(group, read_texts, read_conf) if c >= threshold
-            )
-            above = held_conf >= threshold
-            stats.append((
-                threshold, float(correct[above].mean()) if above.any() else float("nan"),
-                float(above.mean()),
-            ))
-        kept = np.array(sorted(sure_reads), int)
-        texts = [sure_reads[i] for i in kept.tolist()]
-        threshold, held_precision, held_kept = (float(np.mean(v)) for v in zip(*stats))
-        done.append(Round(r, trained_on, threshold, held_precision, held_kept, int(len(kept))))
+        model = fit(train, kept, texts)
+        held_texts, held_conf = read(model, held, np.empty(0, int))
+        correct = np.array([t == labels[i] for t, i in zip(held_texts, held)])
+        threshold = choose_threshold(held_conf, correct, precision)
+        read_texts, read_conf = read(model, np.empty(0, int), everyone)
+        sure = read_conf >= threshold
+        kept, texts = everyone[sure], [t for t, s in zip(read_texts, sure) if s]
+        above = held_conf >= threshold
+        done.append(Round(
+            r, trained_on, threshold,
+            float(correct[above].mean()) if above.any() else float("nan"),
+            float(above.mean()), int(len(kept)),
+        ))
         if progress is not None:
             progress(f"self-training round {r}: threshold {threshold:.3f}, "
                      f"{len(kept)} of {n_unlabelled} unlabelled captchas kept")

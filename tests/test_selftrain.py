@@ -68,25 +68,3 @@ def test_fit_learns_from_unlabelled_captchas(synth_dir: Path, rounds: int) -> No
     assert 0 < training["added"] <= 60 and summary["n_images"] == 60 + training["added"]
     assert all(0.0 < r["threshold"] <= 1.0 for r in training["rounds"])
     assert all(r["held_out_kept"] == 1.0 for r in training["rounds"])  # all held out pass
-
-
-def test_cross_fit_never_rereads_what_a_model_was_trained_on() -> None:
-    labels = [f"{i:03d}" for i in range(20)]
-    truth = [f"u{i:02d}" for i in range(30)]
-    trained: list[set[int]] = []
-
-    def fit(labelled: np.ndarray, pseudo: np.ndarray, texts: list[str]) -> int:
-        trained.append(set(pseudo.tolist()))
-        return len(trained) - 1
-
-    def read(model: int, labelled: np.ndarray, pseudo: np.ndarray):
-        assert not trained[model] & set(pseudo.tolist())  # never its own training captchas
-        texts = [labels[i] for i in labelled] + [truth[i] for i in pseudo]
-        return texts, np.array([0.55] * len(labelled) + [0.6] * len(pseudo))
-
-    kept, texts, rounds = self_train(20, 30, labels, fit, read, rounds=3, cross_fit=True)
-    assert len(trained) == 1 + 2 + 2  # one model in round 1, two in each later round
-    assert trained[0] == set() and trained[1] | trained[2] == set(range(30))
-    assert trained[1].isdisjoint(trained[2]) and len(trained[1]) in range(5, 26)
-    assert kept.tolist() == list(range(30)) and texts == truth
-    assert [r.added for r in rounds] == [30, 30, 30]
