@@ -20,6 +20,7 @@ JSON file.
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import tempfile
 import time
@@ -192,6 +193,22 @@ def family_names(folders: list[str]) -> list[str]:
     return [str(f) if names.count(n) > 1 else n for f, n in zip(folders, names)]
 
 
+def read_corrections(path: str) -> dict[str, str]:
+    """File name -> corrected label, from a CSV with ``file`` and ``corrected`` columns."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return {row["file"]: row["corrected"] for row in csv.DictReader(fh)}
+
+
+def correct(data: Dataset, corrections: dict[str, str]) -> int:
+    """Replace the labels of the captchas ``corrections`` names; how many it replaced."""
+    fixed = 0
+    for i, path in enumerate(data.paths):
+        if path.name in corrections:
+            data.labels[i] = corrections[path.name]
+            fixed += 1
+    return fixed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", metavar="FOLDER", help="labelled captcha folders")
@@ -199,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", type=int, help="captchas to train on (default: the rest)")
     parser.add_argument("--test", type=int, help="captchas to test on (default: a fifth)")
     parser.add_argument("--config", help="JSON file holding an object of recognizer parameters")
+    parser.add_argument(
+        "--corrections", help="CSV of file,label,corrected: labels checked by eye to be wrong, "
+        "replaced (train and test) in every folder holding such a file",
+    )
     parser.add_argument("--output", default="out/families.json")
     args = parser.parse_args(argv)
     reader = ddddocr_reader()
@@ -209,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         config = read_config(args.config)
         for folder, family in zip(args.folders, family_names(args.folders)):
             data = load_dataset(folder, skip_bad=True)
+            if args.corrections:
+                fixed = correct(data, read_corrections(args.corrections))
+                print(f"{family}: {fixed} labels corrected from {args.corrections}", flush=True)
             done = []
             for seed in args.seeds:
                 done.append(run_family(family, data, seed, args.train, args.test, config, reader))

@@ -90,3 +90,16 @@ def test_too_few_captchas(families, folders, config, tmp_path, capsys):
     assert families.main(argv) == 1
     assert "fewer than 50 to train plus 20 to test" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_corrections_replace_the_named_labels_only(families, tmp_path):
+    from cvcaptcha.io import load_dataset
+
+    folder = tmp_path / "set"
+    generate(folder, 6, seed=2, style="plain", alphabet="ABCD2345")
+    data = load_dataset(folder)
+    wrong, other = data.paths[0].name, data.labels[1]
+    path = tmp_path / "fix.csv"
+    path.write_text(f"file,label,corrected\n{wrong},{data.labels[0]},ZZZZ\nmissing.png,x,y\n")
+    assert families.correct(data, families.read_corrections(str(path))) == 1
+    assert data.labels[0] == "ZZZZ" and data.labels[1] == other
