@@ -20,6 +20,34 @@ import numpy as np
 GREY_SPREAD: int = 16
 
 
+def _channels(bgr: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The blue, green and red planes of a BGR image, split once for every step below."""
+    return cv2.split(np.ascontiguousarray(bgr[:, :, :3]))
+
+
+def _spread(channels: tuple[np.ndarray, ...]) -> int:
+    """The largest difference between two channels of any pixel."""
+    b, g, r = channels
+    # cv2's per-pixel ops: numpy's reductions over the channel axis cost ten times more
+    spread = cv2.max(cv2.max(cv2.absdiff(b, g), cv2.absdiff(g, r)), cv2.absdiff(b, r))
+    return int(cv2.minMaxLoc(spread)[1])
+
+
+def _median(channel: np.ndarray) -> float:
+    """The median of a ``uint8`` plane, from its histogram: a fraction of np.median's cost."""
+    half = channel.size / 2
+    counts = cv2.calcHist([channel], [0], None, [256], [0, 256]).ravel().cumsum()
+    low = int(np.searchsorted(counts, half, side="left"))
+    high = int(np.searchsorted(counts, half, side="right"))
+    return (low + high) / 2 if counts[low] == half else float(low)
+
+
+def _contrast(channels: tuple[np.ndarray, ...]) -> np.ndarray:
+    """:func:`ink_contrast` of the split planes."""
+    b, g, r = (cv2.absdiff(c, np.full_like(c, int(_median(c)))) for c in channels)
+    return cv2.bitwise_not(cv2.max(cv2.max(b, g), r))
+
+
 def is_grey(bgr: np.ndarray, spread_limit: int = GREY_SPREAD) -> bool:
     """Whether a ``uint8`` BGR image is grey: no pixel's channels differ by
     more than ``spread_limit``.
@@ -30,10 +58,7 @@ def is_grey(bgr: np.ndarray, spread_limit: int = GREY_SPREAD) -> bool:
     >>> is_grey(img), is_grey(img + np.array([0, 0, 40], np.uint8))
     (True, False)
     """
-    b, g, r = cv2.split(np.ascontiguousarray(bgr[:, :, :3]))
-    # cv2's per-pixel ops: numpy's reductions over the channel axis cost ten times more
-    spread = cv2.max(cv2.max(cv2.absdiff(b, g), cv2.absdiff(g, r)), cv2.absdiff(b, r))
-    return int(cv2.minMaxLoc(spread)[1]) <= spread_limit
+    return _spread(_channels(bgr)) <= spread_limit
 
 
 def paper_colour(bgr: np.ndarray) -> np.ndarray:
@@ -45,15 +70,7 @@ def paper_colour(bgr: np.ndarray) -> np.ndarray:
     >>> paper_colour(img).tolist()
     [200.0, 230.0, 250.0]
     """
-    channels = cv2.split(np.ascontiguousarray(bgr))
-    half = bgr.shape[0] * bgr.shape[1] / 2
-    out = []
-    for channel in channels:  # the median from a histogram: a fraction of np.median's cost
-        counts = cv2.calcHist([channel], [0], None, [256], [0, 256]).ravel().cumsum()
-        low = int(np.searchsorted(counts, half, side="left"))
-        high = int(np.searchsorted(counts, half, side="right"))
-        out.append((low + high) / 2 if counts[low] == half else float(low))
-    return np.array(out)
+    return np.array([_median(c) for c in _channels(bgr)])
 
 
 def ink_contrast(bgr: np.ndarray) -> np.ndarray:
@@ -69,17 +86,12 @@ def ink_contrast(bgr: np.ndarray) -> np.ndarray:
     array([[128, 255, 255],
            [255, 255,   0]], dtype=uint8)
     """
-    paper = paper_colour(bgr)
-    b, g, r = (
-        cv2.absdiff(c, np.full_like(c, int(v)))
-        for c, v in zip(cv2.split(np.ascontiguousarray(bgr)), paper)
-    )
-    return cv2.bitwise_not(cv2.max(cv2.max(b, g), r))
+    return _contrast(_channels(bgr))
 
 
 def colour_to_gray(bgr: np.ndarray) -> np.ndarray:
     """Grey ``uint8`` image of a ``uint8`` BGR image: luminance when it is grey
-    (:func:`is_grey`), :func:`ink_contrast` when it has colour.
+    (:func:`is_grey`), :func:`ink_contrast` when it has colour (the planes split once).
 
     Examples
     --------
@@ -87,7 +99,7 @@ def colour_to_gray(bgr: np.ndarray) -> np.ndarray:
     >>> colour_to_gray(grey).tolist()
     [[90, 90], [90, 90]]
     """
-    bgr = np.ascontiguousarray(bgr)
-    if is_grey(bgr):
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    return ink_contrast(bgr)
+    channels = _channels(bgr)
+    if _spread(channels) <= GREY_SPREAD:
+        return cv2.cvtColor(np.ascontiguousarray(bgr[:, :, :3]), cv2.COLOR_BGR2GRAY)
+    return _contrast(channels)
