@@ -30,20 +30,8 @@ def _depth(share: np.ndarray, depth: int) -> int:
     return int(lines[-1]) + 1 if len(lines) else 0
 
 
-def frame_sides(gray: np.ndarray) -> tuple[int, int, int, int]:
-    """How many lines a frame takes at the top, bottom, left and right of a
-    grey captcha (0 where it has none).
-
-    Examples
-    --------
-    >>> img = np.full((30, 70), 240, np.uint8); img[10:20, 20:25] = 30
-    >>> frame_sides(img)
-    (0, 0, 0, 0)
-    >>> img[0], img[-1], img[:, 0], img[:, -1] = 40, 40, 40, 40
-    >>> frame_sides(img)
-    (1, 1, 1, 1)
-    """
-    mask = binarize(gray, "otsu")
+def _sides(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """:func:`frame_sides` of an ink mask."""
     h, w = mask.shape
     # cv2.reduce: a tenth of numpy's mean over an axis of uint8 (this runs on every read)
     rows = cv2.reduce(mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / w
@@ -58,6 +46,22 @@ def frame_sides(gray: np.ndarray) -> tuple[int, int, int, int]:
     return top, bottom, left, right
 
 
+def frame_sides(gray: np.ndarray) -> tuple[int, int, int, int]:
+    """How many lines a frame takes at the top, bottom, left and right of a
+    grey captcha (0 where it has none).
+
+    Examples
+    --------
+    >>> img = np.full((30, 70), 240, np.uint8); img[10:20, 20:25] = 30
+    >>> frame_sides(img)
+    (0, 0, 0, 0)
+    >>> img[0], img[-1], img[:, 0], img[:, -1] = 40, 40, 40, 40
+    >>> frame_sides(img)
+    (1, 1, 1, 1)
+    """
+    return _sides(binarize(gray, "otsu"))
+
+
 def remove_frame(gray: np.ndarray) -> np.ndarray:
     """The captcha with its frame (:func:`frame_sides`) painted the paper's
     grey (the median of what is not ink); the same array when it has none.
@@ -70,10 +74,11 @@ def remove_frame(gray: np.ndarray) -> np.ndarray:
     >>> int(out[0].min()), int(out[:, 0].min()), int(out[10:20, 20:25].max())
     (240, 240, 30)
     """
-    top, bottom, left, right = frame_sides(gray)
+    mask = binarize(gray, "otsu")
+    top, bottom, left, right = _sides(mask)
     if not (top or left):
         return gray
-    paper = np.median(gray[binarize(gray, "otsu") == 0]) if gray.size else 255
+    paper = np.median(gray[mask == 0])  # never empty: binarize makes ink the minority
     out = gray.copy()
     h, w = out.shape
     out[:top], out[h - bottom:] = paper, paper
