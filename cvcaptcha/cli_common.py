@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, CvCaptchaError
@@ -24,6 +25,13 @@ def error(message: str) -> None:
 def notice(message: str) -> None:
     """Print ``cvcaptcha: message`` on stderr: something to know before the work starts."""
     print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+def refuse_overwrite(path: Any, force: bool) -> None:
+    """CvCaptchaError when ``path`` exists and ``--force`` was not given: nothing
+    the user has is overwritten without asking."""
+    if not force and Path(path).exists():
+        raise CvCaptchaError(f"{path} exists; use --force to overwrite it")
 
 
 def read_config(path: str | None) -> dict[str, Any]:

@@ -181,15 +181,15 @@ def add_label(sub: argparse._SubParsersAction) -> None:
 # -- audit --------------------------------------------------------------------
 def _audit(args: argparse.Namespace) -> int:
     import csv
+    import io
 
     from .audit import cross_read, disagreements
-    from .cli_common import build_recognizer, notice, read_config
-    from .errors import CvCaptchaError
+    from .cli_common import build_recognizer, notice, read_config, refuse_overwrite
     from .io import load_dataset
+    from .persist import write_atomically
 
-    output = Path(args.output) if args.output else None
-    if output is not None and output.exists() and not args.force:
-        raise CvCaptchaError(f"{output} exists; use --force to overwrite it")
+    if args.output:
+        refuse_overwrite(args.output, args.force)
     model = build_recognizer(read_config(args.config))
     data = load_dataset(args.data_dir, skip_bad=args.skip_bad, progress=True)
     for path, why in data.skipped:
@@ -206,17 +206,17 @@ def _audit(args: argparse.Namespace) -> int:
     for d in found[:args.top]:
         print(f"{data.paths[d.index].name:<{width}}  label {d.label!r:<12} read {d.read!r:<12} "
               f"confidence {d.confidence:.3f}")
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with open(output, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["file", "label", "read", "confidence", "char_confidences"])
-            for d in found:
-                writer.writerow([
-                    str(data.paths[d.index]), d.label, d.read, f"{d.confidence:.6f}",
-                    " ".join(f"{c:.4f}" for c in d.char_confidences),
-                ])
-        print(f"all {len(found)} written to {output}")
+    if args.output:
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(["file", "label", "read", "confidence", "char_confidences"])
+        for d in found:
+            writer.writerow([
+                str(data.paths[d.index]), d.label, d.read, f"{d.confidence:.6f}",
+                " ".join(f"{c:.4f}" for c in d.char_confidences),
+            ])
+        write_atomically(args.output, text.getvalue().encode("utf-8"))
+        print(f"all {len(found)} written to {args.output}")
     return 0
 
 

@@ -17,6 +17,7 @@ from .cli_common import (
     error,
     out_dir_args,
     read_config,
+    refuse_overwrite,
     report_module,
 )
 from .errors import ConfigError, CvCaptchaError
@@ -29,8 +30,7 @@ def _train(args: argparse.Namespace) -> int:
     from .persist import save_model
 
     out = Path(args.output)
-    if out.exists() and not args.force:
-        raise CvCaptchaError(f"{out} exists; use --force to overwrite it")
+    refuse_overwrite(out, args.force)
     config = read_config(args.config)
     if args.lengths:
         config["lengths"] = parse_lengths(args.lengths)
@@ -379,8 +379,7 @@ def _export(args: argparse.Namespace) -> int:
     from .persist import load_model
 
     for out in (Path(args.onnx), sidecar_path(args.onnx)):
-        if out.exists() and not args.force:
-            raise CvCaptchaError(f"{out} exists; use --force to overwrite it")
+        refuse_overwrite(out, args.force)
     model = load_model(args.model)
     try:
         written = export_onnx(model, args.onnx, overwrite=args.force)
