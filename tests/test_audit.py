@@ -14,7 +14,7 @@ from cvcaptcha.errors import DatasetError
 
 from .conftest import FAST
 
-#: (true label, wrong label) of the captchas relabelled wrongly
+#: How many captchas get a wrong label
 WRONG = 3
 
 
