@@ -486,7 +486,7 @@ def _shrink_windows(
 
 #: Feature kinds read from windows of the whole captcha (its :func:`hog_map`
 #: or its ink levels), not from crops of the binary mask.
-WINDOW_FEATURES: tuple[str, ...] = ("hogmap", "ink")
+WINDOW_FEATURES: tuple[str, ...] = ("hogmap", "ink", "inkhog")
 
 
 def check_features(kind: str) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .features import char_crops, compute_features, ink_windows, window_features
+from .features import char_crops, compute_features, hog_features, ink_windows, window_features
 from .prepare import Prepared
 
 
@@ -106,10 +106,19 @@ class CharWindows:
             return hog_windows(
                 prep, cuts, self.char_width, self.context, self.hog_cell, self.hog_block
             )
-        if self.kind == "ink":
+        if self.kind in ("ink", "inkhog"):
             # the centres: sum / 2 is cuts.mean(axis=1) for a fraction of its cost
             width = self.char_width * (1 + 2 * self.context)
-            return ink_windows(prep.ink, cuts.sum(axis=1) / 2, width, self.size)
+            ink = ink_windows(prep.ink, cuts.sum(axis=1) / 2, width, self.size)
+            if self.kind == "ink":
+                return ink
+            # the window's gradients too: contrast-normalised per block, so a pale
+            # glyph among dark strokes counts as much as a dark one
+            hog = hog_features(
+                ink.reshape(len(ink), *self.size), self.hog_orientations, self.hog_cell,
+                self.hog_block,
+            )
+            return np.hstack([ink, hog])
         margin = int(round(self.context * self.char_width))
         if margin:
             cuts = np.clip(cuts + np.array([-margin, margin]), 0, prep.mask.shape[1])

@@ -37,7 +37,7 @@ def test_hog_windows_are_the_maps_windows_at_those_starts() -> None:
     np.testing.assert_array_equal(got, window_features(prep.hog, starts, blocks))
 
 
-@pytest.mark.parametrize("kind", ["ink", "hogmap", "hog", "pixels"])
+@pytest.mark.parametrize("kind", ["ink", "inkhog", "hogmap", "hog", "pixels"])
 def test_char_windows_give_one_row_per_cut_of_every_kind(kind: str) -> None:
     image = np.full((40, 160), 255, np.uint8)
     image[8:32, 30:36] = 0
@@ -48,3 +48,20 @@ def test_char_windows_give_one_row_per_cut_of_every_kind(kind: str) -> None:
     assert X.shape[0] == 3 and X.dtype == np.float32
     assert not np.allclose(X[0], X[2])  # the glyph is in the first window only
     np.testing.assert_array_equal(windows(prep, cuts[:1]), X[:1])  # rows do not depend on others
+
+
+def test_inkhog_is_the_ink_window_and_its_hog_which_fainter_ink_hardly_changes() -> None:
+    image = np.full((40, 160), 255, np.uint8)
+    image[8:32, 30:36] = 0
+    image[8:12, 30:44] = 0
+    prep = prepare(image, CaptchaRecognizer().front_params())
+    cuts = np.array([[20, 44], [44, 68]])
+    ink = CharWindows("ink", 24.0, 0.35, (24, 20))(prep, cuts)
+    both = CharWindows("inkhog", 24.0, 0.35, (24, 20))(prep, cuts)
+    assert both.shape[1] > ink.shape[1]
+    np.testing.assert_array_equal(both[:, : ink.shape[1]], ink)
+    prep.ink *= 0.3  # the same glyph drawn pale
+    pale = CharWindows("inkhog", 24.0, 0.35, (24, 20))(prep, cuts)
+    np.testing.assert_allclose(pale[:, : ink.shape[1]], 0.3 * ink, rtol=1e-5, atol=1e-6)
+    hog, pale_hog = both[0, ink.shape[1]:], pale[0, ink.shape[1]:]
+    assert np.abs(pale_hog - hog).max() < 0.05 * np.abs(hog).max()  # gradients normalised per block
