@@ -34,10 +34,11 @@ from cvcaptcha.recognizer import CaptchaRecognizer
 from cvcaptcha.tables import format_table
 
 COLUMNS = (
-    "seed", "n_train", "n_test", "captcha_acc", "char_acc", "fit_s", "ms_per_captcha", "segmenter"
+    "seed", "n_train", "n_test", "captcha_acc", "char_acc", "fit_s", "ms_per_captcha", "segmenter",
+    "features",
 )
 #: Columns averaged in the ``mean`` row.
-NUMERIC = COLUMNS[1:-1]
+NUMERIC = COLUMNS[1:-2]
 
 
 def run_split(
@@ -64,13 +65,14 @@ def run_split(
         "fit_s": fit_s,
         "ms_per_captcha": result["ms_per_captcha"],
         "segmenter": model.fit_summary_["segmenter"],  # what segmenter="auto" chose
+        "features": model.fit_summary_.get("features", ""),  # and features="auto"
     }
 
 
 def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The column means of ``rows``, labelled ``mean``."""
     means = {c: float(np.mean([r[c] for r in rows])) for c in NUMERIC}
-    return {"seed": "mean", **means, "segmenter": ""}
+    return {"seed": "mean", **means, "segmenter": "", "features": ""}
 
 
 def write_rows(rows: list[dict[str, Any]], path: Path) -> None:

@@ -40,10 +40,10 @@ from cvcaptcha.tables import format_table, write_json
 
 COLUMNS = (
     "family", "seed", "n_train", "n_test", "captcha_acc", "char_acc", "wrong_length", "fit_s",
-    "ms_per_captcha", "model_kib", "ddddocr_acc", "ddddocr_folded_acc", "segmenter",
+    "ms_per_captcha", "model_kib", "ddddocr_acc", "ddddocr_folded_acc", "segmenter", "features",
 )
 #: Columns averaged in a family's ``mean`` row.
-NUMERIC = COLUMNS[2:-1]
+NUMERIC = COLUMNS[2:-2]
 
 Reader = Callable[[Path], str]
 
@@ -141,6 +141,7 @@ def run_family(
         "ddddocr_acc": dddd[0],
         "ddddocr_folded_acc": dddd[1],
         "segmenter": getattr(model, "fit_summary_", {}).get("segmenter", ""),
+        "features": getattr(model, "fit_summary_", {}).get("features", ""),
         "by_length": result["by_length"],
     }
 
@@ -160,7 +161,7 @@ def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
         for n in lengths
     }
     return {
-        "family": rows[0]["family"], "seed": "mean", **means, "segmenter": "",
+        "family": rows[0]["family"], "seed": "mean", **means, "segmenter": "", "features": "",
         "by_length": by_length,
     }
 

@@ -20,6 +20,10 @@ import numpy as np
 
 #: Strategies ``segmenter="auto"`` chooses from, the first winning ties.
 AUTO_SEGMENTERS: tuple[str, ...] = ("window", "components")
+#: Reader inputs ``features="auto"`` chooses from, the first winning ties:
+#: gradients help where glyphs are faint, warped or crossed by darker noise,
+#: and cost a little where ink levels alone read well.
+AUTO_FEATURES: tuple[str, ...] = ("ink", "inkhog")
 #: Most training and validation captchas the choice uses.
 AUTO_SIZES: tuple[int, int] = (200, 150)
 #: Standard errors by which a candidate must beat the first to replace it.
@@ -56,17 +60,23 @@ def auto_scores(
     labels: Sequence[str], trial: Trial, random_state: int,
     candidates: Sequence[str] = AUTO_SEGMENTERS, sizes: tuple[int, int] = AUTO_SIZES,
     progress: Callable[[Sequence[str]], Iterable[str]] = iter,
+    known: dict[str, dict] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Held-out ``"captcha"`` and ``"char"`` accuracy of each candidate
     strategy (NaN for the first alone when the set is too small to hold
     captchas out); :func:`best` picks one. ``progress`` wraps the candidates
-    (a progress bar)."""
+    (a progress bar); ``known`` holds scores of candidates already tried on
+    the same split, which are not tried again."""
     split = trial_split(len(labels), random_state, sizes)
     if split is None:
         return {candidates[0]: {"captcha": float("nan"), "char": float("nan")}}
     train, val = split
+    known = known or {}
     scores = {}
     for name in progress(candidates):
+        if name in known:
+            scores[name] = known[name]
+            continue
         texts = trial(name, train, val)
         truth = [labels[i] for i in val]
         per = np.array([

@@ -239,6 +239,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     if trials:  # NaN (a set too small to hold captchas out) is no JSON number
         result["segmenter_trials"] = {k: v if v == v else None for k, v in trials.items()}
         result["segmenter_trials_char"] = {k: v if v == v else None for k, v in chars.items()}
+    result["features"] = getattr(model, "features_", model.get_params()["features"])
+    input_trials = summary.get("auto_features_captcha_accuracy")
+    input_chars = summary.get("auto_features_char_accuracy") or {}
+    if input_trials:
+        result["features_trials"] = {k: v if v == v else None for k, v in input_trials.items()}
+        result["features_trials_char"] = {
+            k: v if v == v else None for k, v in input_chars.items()
+        }
     if args.json:
         print(json.dumps(result))
     else:
@@ -256,14 +264,23 @@ def _evaluate(args: argparse.Namespace) -> int:
                 for n, r in result["by_length"].items()
             )))
         if trials:
-            rows.append(("segmenter trials", ", ".join(
-                f"{name} {score:.3f}" + (f" (char {chars[name]:.3f})" if name in chars else "")
-                for name, score in trials.items() if score == score
-            ) + " (held-out captcha accuracy)"))
+            rows.append(("segmenter trials", _trials(trials, chars)))
+        rows.append(("reader input", f"{result['features']}"
+                     + (" (chosen by auto)" if input_trials else "")))
+        if input_trials:
+            rows.append(("reader input trials", _trials(input_trials, input_chars)))
         width = max(len(k) for k, _ in rows)
         for key, value in rows:
             print(f"{key:<{width}}  {value}")
     return 0
+
+
+def _trials(captcha: dict[str, float], chars: dict[str, float]) -> str:
+    """Held-out accuracies of the candidates ``auto`` tried, as one line."""
+    return ", ".join(
+        f"{name} {score:.3f}" + (f" (char {chars[name]:.3f})" if name in chars else "")
+        for name, score in captcha.items() if score == score
+    ) + " (held-out captcha accuracy)"
 
 
 def add_evaluate(sub: argparse._SubParsersAction) -> None:

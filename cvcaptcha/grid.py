@@ -34,7 +34,7 @@ RESERVED: tuple[str, ...] = ("memory", "verbose")
 NAMED: dict[str, tuple[str, ...]] = {
     "classifier": tuple(CLASSIFIERS),
     "segmenter": ("auto", *SEGMENTERS),
-    "features": (*FEATURES, *WINDOW_FEATURES),
+    "features": ("auto", *FEATURES, *WINDOW_FEATURES),
     "threshold": tuple(THRESHOLDS),
 }
 

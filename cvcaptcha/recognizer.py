@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
-from .auto import AUTO_SEGMENTERS, auto_scores, best
+from .auto import AUTO_FEATURES, AUTO_SEGMENTERS, auto_scores, best
 from .columns import glyph_widths, text_extent
 from .errors import ConfigError, LabelError
 from .features import check_features
@@ -187,10 +187,15 @@ class CaptchaRecognizer(BaseEstimator):
         What the reader reads in each window (see
         :class:`~cvcaptcha.windows.CharWindows`): ``"ink"`` (the ink levels of
         a window ``context`` wider than the character, scaled to
-        ``char_height`` x ``char_width``), ``"hogmap"`` (that window of one HOG
-        map of the whole captcha) or a crop feature kind in
-        :data:`cvcaptcha.features.FEATURES` (``"hog"``, ``"pixels"``: computed
-        on each slice of the binary mask, cropped and scaled).
+        ``char_height`` x ``char_width``), ``"inkhog"`` (those ink levels and
+        their HOG, which a faint glyph among dark strokes fills as much as a
+        dark one), ``"hogmap"`` (that window of one HOG map of the whole
+        captcha) or a crop feature kind in :data:`cvcaptcha.features.FEATURES`
+        (``"hog"``, ``"pixels"``: computed on each slice of the binary mask,
+        cropped and scaled). ``"auto"`` (the default) tries
+        :data:`~cvcaptcha.auto.AUTO_FEATURES` on held-out training captchas with
+        the chosen segmenter, as ``segmenter="auto"`` does, and keeps the first
+        unless another reads clearly more (``features_`` says which).
     hog_orientations, hog_cell, hog_block : int
         HOG parameters (orientation bins, cell side in pixels, block side in cells).
     classifier : str or estimator
@@ -284,7 +289,7 @@ class CaptchaRecognizer(BaseEstimator):
         char_height: int = 24,
         char_width: int = 20,
         context: float = 0.35,
-        features: str = "ink",
+        features: str = "auto",
         hog_orientations: int = 9,
         hog_cell: int = 4,
         hog_block: int = 2,
@@ -389,7 +394,9 @@ class CaptchaRecognizer(BaseEstimator):
     def _windows(self) -> CharWindows:
         """What the reader reads around each character (see ``features``)."""
         return CharWindows(
-            self.features, self._window_width(), self.context, (self.char_height, self.char_width),
+            # models saved before features_ existed read with their parameter
+            getattr(self, "features_", self.features), self._window_width(), self.context,
+            (self.char_height, self.char_width),
             self.hog_orientations, self.hog_cell, self.hog_block,
         )
 
@@ -422,7 +429,8 @@ class CaptchaRecognizer(BaseEstimator):
     ) -> list[Prepared]:
         """Read and prepare every image, through the ``memory`` cache when set;
         the ``training`` captchas also choose ``band_``."""
-        check_features(self.features)
+        if self.features != "auto":
+            check_features(self.features)
         grays = [read_image(img) for img in self._progress(images, desc)]
         if training:
             self.band_ = (
@@ -485,57 +493,81 @@ class CaptchaRecognizer(BaseEstimator):
             self._make_segmenter(strategy)
         preps = self._prepare(images, "prepare", training=True)
         summary: dict[str, Any] = {}
-        name = self.segmenter
+        name, features = self.segmenter, self.features
+        first = AUTO_FEATURES[0] if features == "auto" else features
+        scores: dict[str, dict] = {}
         if name == "auto":
             scores = auto_scores(
-                labels, self._trial(preps, labels), self.random_state, AUTO_SEGMENTERS,
+                labels, self._trial(preps, labels, "segmenter", features=first),
+                self.random_state, AUTO_SEGMENTERS,
                 progress=lambda names: self._progress(names, "choose segmenter"),
             )
             name = best(scores)
             summary["auto_captcha_accuracy"] = {k: v["captcha"] for k, v in scores.items()}
             summary["auto_char_accuracy"] = {k: v["char"] for k, v in scores.items()}
+        if features == "auto":  # the segmenter's trial already read with the first input
+            known = {first: scores[name]} if name in scores else {}
+            feature_scores = auto_scores(
+                labels, self._trial(preps, labels, "features", segmenter=name),
+                self.random_state, AUTO_FEATURES, known=known,
+                progress=lambda names: self._progress(names, "choose reader input"),
+            )
+            features = best(feature_scores)
+            summary["auto_features_captcha_accuracy"] = {
+                k: v["captcha"] for k, v in feature_scores.items()
+            }
+            summary["auto_features_char_accuracy"] = {
+                k: v["char"] for k, v in feature_scores.items()
+            }
         if unlabelled is not None and len(unlabelled) and self.self_training_rounds:
             preps, labels, summary["self_training"] = self._with_sure_reads(
-                preps, labels, self._prepare(unlabelled, "prepare unlabelled"), name
+                preps, labels, self._prepare(unlabelled, "prepare unlabelled"), name, features
             )
-        rounds = self._fit_prepared(preps, labels, name)
+        rounds = self._fit_prepared(preps, labels, name, features)
         self.fit_summary_ = {
             "n_images": len(labels),
             "n_chars": sum(len(label) for label in labels),
             "segmenter": name,
+            "features": features,
             **summary,
             "align_rounds": rounds,
             "fit_seconds": round(time.perf_counter() - start, 3),
         }
         return self
 
-    def _trial(self, preps: list[Prepared], labels: list[str]) -> Any:
-        """``trial(name, train, val)`` for :func:`~cvcaptcha.auto.auto_scores`:
+    def _trial(self, preps: list[Prepared], labels: list[str], param: str, **fixed: str) -> Any:
+        """``trial(value, train, val)`` for :func:`~cvcaptcha.auto.auto_scores`:
         a quick copy of this recipe (one moved copy per character is enough to
-        rank strategies) trained with strategy ``name``, reading ``val``."""
+        rank candidates) trained with ``param`` set to ``value`` and the
+        ``fixed`` choices, reading ``val``."""
 
-        def trial(name: str, train: np.ndarray, val: np.ndarray) -> list[str]:
+        def trial(value: str, train: np.ndarray, val: np.ndarray) -> list[str]:
             model = clone(self).set_params(
-                segmenter=name, augment=min(self.augment, 1), verbose=False
+                **fixed, **{param: value}, augment=min(self.augment, 1), verbose=False
             )
-            model._fit_prepared([preps[i] for i in train], [labels[i] for i in train], name)
+            model._fit_prepared(
+                [preps[i] for i in train], [labels[i] for i in train], model.segmenter,
+                model.features,
+            )
             return model._texts([preps[i] for i in val])
 
         return trial
 
     def _with_sure_reads(
-        self, preps: list[Prepared], labels: list[str], extra: list[Prepared], name: str
+        self, preps: list[Prepared], labels: list[str], extra: list[Prepared], name: str,
+        features: str,
     ) -> tuple[list[Prepared], list[str], dict[str, Any]]:
         """The training set grown by self-training (see
         :func:`~cvcaptcha.selftrain.self_train`): the unlabelled ``extra``
         captchas read surely enough, with their reads as labels, and what each
-        round did. Each round trains a copy of this recipe with strategy ``name``."""
+        round did. Each round trains a copy of this recipe with strategy ``name``
+        and reader input ``features``."""
 
         def fit(labelled: np.ndarray, pseudo: np.ndarray, texts: list[str]) -> Any:
             model = clone(self).set_params(verbose=False)
             model._fit_prepared(
                 [preps[i] for i in labelled] + [extra[i] for i in pseudo],
-                [labels[i] for i in labelled] + list(texts), name,
+                [labels[i] for i in labelled] + list(texts), name, features,
             )
             return model
 
@@ -555,9 +587,12 @@ class CaptchaRecognizer(BaseEstimator):
         }
         return preps + [extra[i] for i in kept], labels + texts, summary
 
-    def _fit_prepared(self, preps: list[Prepared], labels: list[str], segmenter_name: str) -> int:
+    def _fit_prepared(
+        self, preps: list[Prepared], labels: list[str], segmenter_name: str, features: str
+    ) -> int:
         """Fit on prepared captchas (labels already checked) with one named
-        segmenter; returns the alignment rounds run."""
+        segmenter and reader input; returns the alignment rounds run."""
+        self.features_ = features
         counts = np.array([len(label) for label in labels])
         alphabet = "".join(sorted(set("".join(labels))))
         masks = [p.mask for p in preps]

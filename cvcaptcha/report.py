@@ -40,11 +40,27 @@ __all__ = ["write_inspection", "write_learning_curve", "write_report"]
 def _segmenter_facts(params: dict[str, Any], summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The segmentation strategy the model uses and, when ``segmenter="auto"`` chose it,
     the held-out captcha (and character) accuracy of every candidate, best first."""
-    used = str(summary.get("segmenter", params.get("segmenter")))
-    scores = summary.get("auto_captcha_accuracy")
-    chars = summary.get("auto_char_accuracy") or {}
-    if params.get("segmenter") != "auto" or not scores:
-        return [("segmenter", used)]
+    return _auto_facts("segmenter", params, summary, "auto_captcha_accuracy", "auto_char_accuracy")
+
+
+def _features_facts(params: dict[str, Any], summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The reader input the model uses and, when ``features="auto"`` chose it, the trials."""
+    return _auto_facts(
+        "features", params, summary, "auto_features_captcha_accuracy",
+        "auto_features_char_accuracy",
+    )
+
+
+def _auto_facts(
+    param: str, params: dict[str, Any], summary: dict[str, Any], captcha_key: str, char_key: str
+) -> list[tuple[str, str]]:
+    """What ``param`` the model uses and, when ``auto`` chose it, every candidate's
+    held-out captcha (and character) accuracy, best first."""
+    used = str(summary.get(param, params.get(param)))
+    scores = summary.get(captcha_key)
+    chars = summary.get(char_key) or {}
+    if params.get(param) != "auto" or not scores:
+        return [(param, used)]
     ranked = sorted(scores, key=lambda n: (np.nan_to_num(-chars.get(n, 0.0), nan=np.inf),
                                            np.nan_to_num(-scores[n], nan=np.inf)))
     trials = ", ".join(
@@ -52,8 +68,8 @@ def _segmenter_facts(params: dict[str, Any], summary: dict[str, Any]) -> list[tu
         + (f" (char {100 * chars[name]:.1f}%)" if name in chars else "")
         for name in ranked
     )
-    return [("segmenter", f"{used} (chosen by auto)"),
-            ("segmenter trials", f"{trials} (held-out captcha accuracy)")]
+    return [(param, f"{used} (chosen by auto)"),
+            (f"{param} trials", f"{trials} (held-out captcha accuracy)")]
 
 
 def _model_facts(model: Any, model_path: Path) -> list[tuple[str, str]]:
@@ -66,7 +82,7 @@ def _model_facts(model: Any, model_path: Path) -> list[tuple[str, str]]:
         ("model file", model_path.name),
         ("model size", f"{model_path.stat().st_size / 1024:.0f} KiB"),
         *_segmenter_facts(params, summary),
-        ("features", str(params.get("features"))),
+        *_features_facts(params, summary),
         ("classifier", str(name)),
         ("label length", ", ".join(map(str, model.lengths_))),
         ("alphabet", f"{model.alphabet_} ({len(model.alphabet_)} characters)"),

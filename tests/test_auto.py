@@ -38,6 +38,10 @@ def test_auto_scores_are_held_out_accuracies_of_each_candidate() -> None:
     small = auto_scores(labels[:3], trial, 0)
     assert list(small) == ["window"] and math.isnan(small["window"]["captcha"])
     assert best(small) == "window"
+    calls.clear()
+    again = auto_scores(labels, trial, 0, known={"window": scores["window"]})
+    assert calls == [("components", 30, 10)]  # a candidate already tried is not tried again
+    assert again["window"] is scores["window"] and list(again) == list(AUTO_SEGMENTERS)
 
 
 def test_best_keeps_the_first_unless_another_reads_clearly_more_characters() -> None:

@@ -10,7 +10,7 @@ import pytest
 from sklearn.base import clone
 
 from cvcaptcha import CaptchaRecognizer, Prediction, load_dataset, load_model, save_model
-from cvcaptcha.auto import AUTO_SEGMENTERS
+from cvcaptcha.auto import AUTO_FEATURES, AUTO_SEGMENTERS
 from cvcaptcha.errors import ConfigError, LabelError
 from cvcaptcha.evaluation import evaluate
 from cvcaptcha.locate import locate
@@ -175,6 +175,16 @@ def test_auto_segmenter_keeps_the_default_unless_another_reads_clearly_more(
     )
     assert segmenter_name(rec.segmenter_) == summary["segmenter"]
     assert rec.get_params()["segmenter"] == "auto"  # the parameter is left as given
+    # then the reader's input, with the chosen segmenter; its first trial is the one above
+    inputs = summary["auto_features_char_accuracy"]
+    assert list(inputs) == list(AUTO_FEATURES)
+    assert inputs[AUTO_FEATURES[0]] == chars[summary["segmenter"]]
+    assert rec.features_ == summary["features"] in AUTO_FEATURES
+    assert summary["features"] == AUTO_FEATURES[0] or (
+        inputs[summary["features"]] > inputs[AUTO_FEATURES[0]]
+    )
+    width = rec.char_features(data.images[:1])[0].shape[1]
+    assert width == rec.classifier_.n_features_in_  # the reader reads the chosen input
 
 
 def test_fit_retrains_the_reader_on_cuts_recentred_by_forced_alignment(
@@ -190,14 +200,16 @@ def test_fit_retrains_the_reader_on_cuts_recentred_by_forced_alignment(
     monkeypatch.setattr(CaptchaRecognizer, "_fit_reader", spy)
     data = load_dataset(synth_dir)
     images, labels = data.images[:40], data.labels[:40]
-    rec = CaptchaRecognizer(segmenter="window", augment=1).fit(images, labels)
+    rec = CaptchaRecognizer(segmenter="window", features="ink", augment=1).fit(images, labels)
     assert len(seen) == 2  # the default: aligned by the locator, then recentred by the reader
     span = rec.segmenter_.recentre_span * rec.segmenter_.char_width_ + 2
     shifts = [np.abs(a.mean(axis=1) - b.mean(axis=1)).max() for a, b in zip(*seen)]
     assert 0 < max(shifts) <= span
     seen.clear()
     still = {"window": {"recentre_span": 0.0}}
-    CaptchaRecognizer(segmenter="window", augment=1, segmenter_params=still).fit(images, labels)
+    CaptchaRecognizer(
+        segmenter="window", features="ink", augment=1, segmenter_params=still
+    ).fit(images, labels)
     assert len(seen) == 1  # no recentring: the reader is trained once
 
 
