@@ -47,13 +47,31 @@ _MEMBERS = {"model.json", "arrays.npz", "classifier.skops", "classifier.xgb.json
 #: Refuse archives that would unpack to more than this (zip bombs).
 MAX_UNPACKED = 512 * 1024 * 1024
 _SPECIAL = ("classifier_", "segmenter_")
+#: float32 arrays of at least this many values are stored at half precision
+#: (three significant digits, far finer than what moves a read) and read back
+#: as float32: the locator's weights are most of a model file otherwise.
+HALF_FROM = 4096
+
+
+def half(value: np.ndarray) -> bool:
+    """Whether an array is stored at half precision (a large float32 one).
+
+    Examples
+    --------
+    >>> half(np.zeros(5000, np.float32)), half(np.zeros(10, np.float32)), half(np.zeros(5000))
+    (True, False, False)
+    """
+    return value.dtype == np.float32 and value.size >= HALF_FROM
 
 
 def _encode(state: dict[str, Any], prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """JSON-able copy of ``state``; numpy arrays are moved into ``arrays``."""
     out: dict[str, Any] = {}
     for key, value in state.items():
-        if isinstance(value, np.ndarray):
+        if isinstance(value, np.ndarray) and half(value):
+            arrays[f"{prefix}{key}"] = value.astype(np.float16)
+            out[key] = {"$array": f"{prefix}{key}", "$dtype": "float32"}
+        elif isinstance(value, np.ndarray):
             arrays[f"{prefix}{key}"] = value
             out[key] = {"$array": f"{prefix}{key}"}
         elif isinstance(value, np.generic):
@@ -70,6 +88,8 @@ def _decode(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, A
     for key, value in state.items():
         if isinstance(value, dict) and set(value) == {"$array"}:
             out[key] = arrays[value["$array"]]
+        elif isinstance(value, dict) and value == {"$array": value.get("$array"), "$dtype": "float32"}:
+            out[key] = np.ascontiguousarray(arrays[value["$array"]], dtype=np.float32)
         elif isinstance(value, dict) and set(value) == {"$tuple"}:
             out[key] = tuple(value["$tuple"])
         else:

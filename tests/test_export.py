@@ -146,7 +146,8 @@ def test_guided_model_round_trips_locator(
     model.fit(data.images[:60], data.labels[:60])
     path, _ = export_onnx(model, tmp_path / "w.onnx")
     loaded = load_onnx(path)
-    np.testing.assert_array_equal(loaded.locator_coef_, model.locator_coef_)
+    # stored at half precision, read back as float32
+    np.testing.assert_allclose(loaded.locator_coef_, model.locator_coef_, rtol=1e-3, atol=1e-4)
     assert loaded.locator_coef_.dtype == model.locator_coef_.dtype
     assert loaded.predict(test_images[:10]) == model.predict(test_images[:10])
 

@@ -73,9 +73,12 @@ def test_round_trip_other_classifiers(name: str, synth_dir: Path, tmp_path: Path
     model = CaptchaRecognizer(segmenter="equal", classifier=name).set_params(**params)
     model.fit(data.images[:60], data.labels[:60])
     loaded = load_model(save_model(model, tmp_path / "m.model"))
-    before = [p.confidence for p in model.predict_details(data.images[60:])]
-    after = [p.confidence for p in loaded.predict_details(data.images[60:])]
-    assert np.allclose(before, after, atol=1e-5)
+    before = model.predict_details(data.images[60:])
+    after = loaded.predict_details(data.images[60:])
+    assert [p.text for p in before] == [p.text for p in after]
+    # the tiny MLP's weights are stored at half precision: reads move by about 1e-4
+    atol = 1e-3 if name == "tinymlp" else 1e-5
+    assert np.allclose([p.confidence for p in before], [p.confidence for p in after], atol=atol)
 
 
 def test_save_refuses_to_overwrite(fast_model, model_file: Path) -> None:
@@ -182,6 +185,26 @@ def test_round_trip_of_a_family_of_several_lengths(
     assert tuple(loaded.lengths_) == mixed_model.lengths_
     before, after = mixed_model.predict_details(images), loaded.predict_details(images)
     assert [p.text for p in before] == [p.text for p in after]
-    np.testing.assert_allclose(
-        [p.confidence for p in before], [p.confidence for p in after], rtol=1e-6
+    np.testing.assert_allclose(  # weights stored at half precision
+        [p.confidence for p in before], [p.confidence for p in after], atol=1e-3
     )
+
+
+def test_large_weights_are_stored_at_half_precision_and_read_back_as_float32(
+    synth_dir: Path, tmp_path: Path
+) -> None:
+    data = load_dataset(synth_dir)
+    model = CaptchaRecognizer(segmenter="window", features="ink", augment=1).fit(
+        data.images[:60], data.labels[:60]
+    )
+    path = save_model(model, tmp_path / "m.cvc")
+    with zipfile.ZipFile(path) as zf, np.load(io.BytesIO(zf.read("arrays.npz"))) as npz:
+        assert npz["fitted/locator_coef_"].dtype == np.float16
+    loaded = load_model(path)
+    for got, want in ((loaded.locator_coef_, model.locator_coef_),
+                      (loaded.classifier_.hidden_weights_, model.classifier_.hidden_weights_)):
+        assert got.dtype == np.float32 and got.flags["C_CONTIGUOUS"]
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
+    assert loaded.locator_intercept_.dtype == np.float32  # small arrays stay as they were
+    np.testing.assert_array_equal(loaded.locator_intercept_, model.locator_intercept_)
+    assert loaded.predict(data.images[60:]) == model.predict(data.images[60:])
