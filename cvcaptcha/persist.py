@@ -88,7 +88,9 @@ def _decode(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, A
     for key, value in state.items():
         if isinstance(value, dict) and set(value) == {"$array"}:
             out[key] = arrays[value["$array"]]
-        elif isinstance(value, dict) and value == {"$array": value.get("$array"), "$dtype": "float32"}:
+        elif isinstance(value, dict) and set(value) == {"$array", "$dtype"}:
+            if value["$dtype"] != "float32":  # the only type stored narrower
+                raise ModelFileError(f"unexpected array type {value['$dtype']!r}")
             out[key] = np.ascontiguousarray(arrays[value["$array"]], dtype=np.float32)
         elif isinstance(value, dict) and set(value) == {"$tuple"}:
             out[key] = tuple(value["$tuple"])
