@@ -15,6 +15,7 @@ difference, so a trial too small to tell keeps the default.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -114,3 +115,39 @@ def best(scores: dict[str, dict], margin: float = MARGIN) -> str:
         if diff.mean() > margin * error:
             chosen = name
     return chosen
+
+
+def choose_recipe(
+    labels: Sequence[str], make_trial: Callable[..., Trial], random_state: int,
+    segmenter: str, features: str,
+    progress: Callable[[Sequence[str], str], Iterable[str]] = lambda names, what: iter(names),
+) -> tuple[str, str, dict[str, Any]]:
+    """Resolve ``segmenter="auto"``, then ``features="auto"`` with the chosen
+    segmenter; returns both choices and the trials' scores for ``fit_summary_``.
+
+    ``make_trial(param, **fixed)`` gives the :data:`Trial` that sets ``param``
+    to each candidate, the ``fixed`` choices made. The segmenter is tried with
+    the first reader input, so the input's first trial is the segmenter's own.
+    ``progress(names, what)`` wraps each stage's candidates.
+    """
+    summary: dict[str, Any] = {}
+    first = AUTO_FEATURES[0] if features == "auto" else features
+    scores: dict[str, dict] = {}
+    if segmenter == "auto":
+        scores = auto_scores(
+            labels, make_trial("segmenter", features=first), random_state, AUTO_SEGMENTERS,
+            progress=lambda names: progress(names, "segmenter"),
+        )
+        segmenter = best(scores)
+        summary["auto_captcha_accuracy"] = {k: v["captcha"] for k, v in scores.items()}
+        summary["auto_char_accuracy"] = {k: v["char"] for k, v in scores.items()}
+    if features == "auto":
+        inputs = auto_scores(
+            labels, make_trial("features", segmenter=segmenter), random_state, AUTO_FEATURES,
+            progress=lambda names: progress(names, "reader input"),
+            known={first: scores[segmenter]} if segmenter in scores else {},
+        )
+        features = best(inputs)
+        summary["auto_features_captcha_accuracy"] = {k: v["captcha"] for k, v in inputs.items()}
+        summary["auto_features_char_accuracy"] = {k: v["char"] for k, v in inputs.items()}
+    return segmenter, features, summary

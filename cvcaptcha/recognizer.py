@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
-from .auto import AUTO_FEATURES, AUTO_SEGMENTERS, auto_scores, best
+from .auto import choose_recipe
 from .columns import glyph_widths, text_extent
 from .errors import ConfigError, LabelError
 from .features import check_features
@@ -492,33 +492,11 @@ class CaptchaRecognizer(BaseEstimator):
         for strategy in self.segmenter_params or {}:  # refuse a bad recipe before the work
             self._make_segmenter(strategy)
         preps = self._prepare(images, "prepare", training=True)
-        summary: dict[str, Any] = {}
-        name, features = self.segmenter, self.features
-        first = AUTO_FEATURES[0] if features == "auto" else features
-        scores: dict[str, dict] = {}
-        if name == "auto":
-            scores = auto_scores(
-                labels, self._trial(preps, labels, "segmenter", features=first),
-                self.random_state, AUTO_SEGMENTERS,
-                progress=lambda names: self._progress(names, "choose segmenter"),
-            )
-            name = best(scores)
-            summary["auto_captcha_accuracy"] = {k: v["captcha"] for k, v in scores.items()}
-            summary["auto_char_accuracy"] = {k: v["char"] for k, v in scores.items()}
-        if features == "auto":  # the segmenter's trial already read with the first input
-            known = {first: scores[name]} if name in scores else {}
-            feature_scores = auto_scores(
-                labels, self._trial(preps, labels, "features", segmenter=name),
-                self.random_state, AUTO_FEATURES, known=known,
-                progress=lambda names: self._progress(names, "choose reader input"),
-            )
-            features = best(feature_scores)
-            summary["auto_features_captcha_accuracy"] = {
-                k: v["captcha"] for k, v in feature_scores.items()
-            }
-            summary["auto_features_char_accuracy"] = {
-                k: v["char"] for k, v in feature_scores.items()
-            }
+        name, features, summary = choose_recipe(
+            labels, lambda param, **fixed: self._trial(preps, labels, param, **fixed),
+            self.random_state, self.segmenter, self.features,
+            progress=lambda names, what: self._progress(names, f"choose {what}"),
+        )
         if unlabelled is not None and len(unlabelled) and self.self_training_rounds:
             preps, labels, summary["self_training"] = self._with_sure_reads(
                 preps, labels, self._prepare(unlabelled, "prepare unlabelled"), name, features
