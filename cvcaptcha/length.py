@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy import ndimage
@@ -228,6 +228,33 @@ def read_log_score(
     if steps is not None and len(steps):
         logs -= float(np.mean(np.square(steps))) / 2
     return float(typical * logs)
+
+
+def located(table: np.ndarray | None, locator: Any, cuts: np.ndarray) -> np.ndarray | None:
+    """The locator's best-class probability at each of ``cuts`` (None unguided):
+    the ``located`` of :func:`read_log_score`."""
+    if table is None or locator is None:
+        return None
+    return table[locator.rows(table, cuts)].max(axis=1)
+
+
+def pitch_steps(
+    mask: np.ndarray, cuts: np.ndarray,
+    width_prior: Callable[[int, int, int], tuple[float, float]],
+) -> np.ndarray:
+    """Each step between neighbouring characters of ``cuts`` as a z-score under
+    the segmenter's pitch prior for that many characters (``width_prior(left,
+    right, n)``: mean and spread): the ``steps`` of :func:`read_log_score`.
+
+    Examples
+    --------
+    >>> mask = np.zeros((10, 40), np.uint8); mask[2:8, 5:35] = 1
+    >>> cuts = np.array([[5, 15], [15, 25], [25, 35]])
+    >>> pitch_steps(mask, cuts, lambda left, right, n: (8.0, 1.0)).tolist()
+    [2.0, 2.0]
+    """
+    mean, std = width_prior(*text_extent(mask), len(cuts))
+    return (np.diff(cuts.sum(axis=1) / 2) - mean) / std
 
 
 def choose_length(scores: dict[int, float]) -> tuple[int, float]:

@@ -21,7 +21,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 from .auto import choose_recipe
-from .columns import glyph_widths, text_extent
+from .columns import glyph_widths
 from .errors import ConfigError, LabelError
 from .features import check_features
 from .io import ImageLike, check_labels, read_image
@@ -29,6 +29,8 @@ from .length import (
     LengthPrior,
     allowed_lengths,
     length_features,
+    located,
+    pitch_steps,
     read_best_lengths,
     read_log_score,
 )
@@ -702,8 +704,8 @@ class CaptchaRecognizer(BaseEstimator):
             reads = self._read_at([preps[i] for i in idx], [tables[i] for i in idx], locator, n)
             return [
                 (r, read_log_score(
-                    r[1], self._located(tables[i], locator, r[0]), prior.typical,
-                    self._pitch_steps(preps[i], r[0]),
+                    r[1], located(tables[i], locator, r[0]), prior.typical,
+                    pitch_steps(preps[i].mask, r[0], self.segmenter_.width_prior),
                 ))
                 for i, r in zip(idx, reads)
             ]
@@ -713,21 +715,6 @@ class CaptchaRecognizer(BaseEstimator):
             lambda scored: scored[1],
         )
         return [Read(*read, share) for (read, _), share in best]
-
-    def _pitch_steps(self, prep: Prepared, cuts: np.ndarray) -> np.ndarray:
-        """Each step between neighbouring characters of ``cuts`` as a z-score
-        under the segmenter's pitch prior for that many characters."""
-        mean, std = self.segmenter_.width_prior(*text_extent(prep.mask), len(cuts))
-        return (np.diff(cuts.sum(axis=1) / 2) - mean) / std
-
-    @staticmethod
-    def _located(
-        table: np.ndarray | None, locator: Locator | None, cuts: np.ndarray
-    ) -> np.ndarray | None:
-        """The locator's best-class probability at each of ``cuts`` (None unguided)."""
-        if table is None or locator is None:
-            return None
-        return table[locator.rows(table, cuts)].max(axis=1)
 
     def _read_at(
         self, preps: list[Prepared], tables: list[np.ndarray | None], locator: Locator | None,
