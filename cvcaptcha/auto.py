@@ -1,4 +1,5 @@
-"""The choice of ``segmenter="auto"``: try each strategy on held-out captchas.
+"""The choices of ``segmenter="auto"`` and ``features="auto"``: try each
+candidate on held-out captchas.
 
 Which strategy reads a family best depends on how it is drawn (touching
 glyphs at a steady pitch favour ``window``, well separated glyphs at an
@@ -9,7 +10,10 @@ captchas measure far more surely than the share read whole (two strategies
 that each read one or two of 150 captchas whole can differ twofold in the
 characters they read). The first candidate stays unless another reads
 clearly more: by :data:`MARGIN` standard errors of the captcha-by-captcha
-difference, so a trial too small to tell keeps the default.
+difference, so a trial too small to tell keeps the default. The reader's
+input is chosen the same way, after the segmenter and with it
+(:func:`choose_recipe`): ink levels alone read some families best, their
+gradients too others (faint glyphs among dark noise, warped glyphs).
 """
 
 from __future__ import annotations

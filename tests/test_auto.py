@@ -6,7 +6,14 @@ import math
 
 import numpy as np
 
-from cvcaptcha.auto import AUTO_SEGMENTERS, auto_scores, best, trial_split
+from cvcaptcha.auto import (
+    AUTO_FEATURES,
+    AUTO_SEGMENTERS,
+    auto_scores,
+    best,
+    choose_recipe,
+    trial_split,
+)
 
 
 def test_trial_split_holds_out_a_quarter_at_most_and_caps_both_parts() -> None:
@@ -60,3 +67,31 @@ def test_best_keeps_the_first_unless_another_reads_clearly_more_characters() -> 
     # clearly more: the second wins
     better = np.clip(base + 0.3, 0, 1)
     assert best({"window": scored(base), "components": scored(better)}) == "components"
+
+
+def test_choose_recipe_picks_the_input_with_the_chosen_segmenter_reusing_its_trial() -> None:
+    labels = [f"{i:04d}" for i in range(40)]
+    calls = []
+
+    def make_trial(param: str, **fixed: str):
+        def trial(value: str, train: np.ndarray, val: np.ndarray) -> list[str]:
+            recipe = {**fixed, param: value}
+            calls.append(recipe)
+            # components reads every captcha; with it, inkhog too, ink half of them
+            half = recipe["segmenter"] == "components"
+            good = half and recipe["features"] == "inkhog"
+            return [labels[i] if good or (half and k % 2) else "x" for k, i in enumerate(val)]
+        return trial
+
+    segmenter, features, summary = choose_recipe(labels, make_trial, 0, "auto", "auto")
+    assert (segmenter, features) == ("components", "inkhog")
+    assert calls == [  # ink with each segmenter, then only inkhog: ink's trial is reused
+        {"features": "ink", "segmenter": "window"},
+        {"features": "ink", "segmenter": "components"},
+        {"segmenter": "components", "features": "inkhog"},
+    ]
+    assert list(summary["auto_features_char_accuracy"]) == list(AUTO_FEATURES)
+    assert summary["auto_features_char_accuracy"]["inkhog"] == 1.0
+    calls.clear()
+    assert choose_recipe(labels, make_trial, 0, "window", "ink")[:2] == ("window", "ink")
+    assert calls == []  # nothing to choose, nothing tried
