@@ -41,6 +41,7 @@ def test_evaluate_table(trained: Path, synth_test_dir: Path, capsys) -> None:
     assert "captcha accuracy" in out
     assert "segmenter           equal\n" in out  # FAST names it: no auto trials
     assert "segmenter trials" not in out
+    assert "reader input        ink\n" in out and "reader input trials" not in out
 
 
 def test_evaluate_says_what_auto_chose_and_the_trial_scores(
@@ -55,9 +56,12 @@ def test_evaluate_says_what_auto_chose_and_the_trial_scores(
     result = json.loads(capsys.readouterr().out)
     assert result["segmenter"] == model.fit_summary_["segmenter"]
     assert result["segmenter_trials"] == model.fit_summary_["auto_captcha_accuracy"]
+    assert result["features"] == model.fit_summary_["features"] == model.features_
+    assert result["features_trials"] == model.fit_summary_["auto_features_captcha_accuracy"]
     assert main(["evaluate", str(path), str(synth_test_dir)]) == 0
     out = capsys.readouterr().out
     assert f"{result['segmenter']} (chosen by auto)" in out and "segmenter trials" in out
+    assert f"{result['features']} (chosen by auto)" in out and "reader input trials" in out
 
 
 def test_train_with_unlabelled_captchas_self_trains(
