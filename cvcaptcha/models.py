@@ -212,26 +212,6 @@ class TinyMLP(ClassifierMixin, BaseEstimator):
         self.loss_curve_ = list(nets[0].loss_curve_)
         return self
 
-    #: Weights kept at half precision in a saved model (see :meth:`__getstate__`).
-    _HALF: tuple[str, ...] = ("projection_", "hidden_weights_", "output_weights_")
-
-    def __getstate__(self) -> dict[str, Any]:
-        """The state a model file (or a worker process) gets: the large weight
-        matrices at half precision, which halves a model file; read back as
-        float32 by :meth:`__setstate__`."""
-        state = dict(super().__getstate__())
-        for key in self._HALF:
-            if isinstance(state.get(key), np.ndarray):
-                state[key] = state[key].astype(np.float16)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state = dict(state)
-        for key in self._HALF:
-            if isinstance(state.get(key), np.ndarray):
-                state[key] = np.ascontiguousarray(state[key], dtype=np.float32)
-        super().__setstate__(state)
-
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """Averaged logits, one column per class."""
         X = np.asarray(X, dtype=np.float32)

@@ -14,6 +14,7 @@ file: unknown types are refused before any object is built.
 
 from __future__ import annotations
 
+import copy
 import io as _io
 import json
 import os
@@ -150,6 +151,27 @@ def model_state(model: CaptchaRecognizer) -> tuple[dict[str, Any], dict[str, np.
     return meta, arrays
 
 
+def _narrowed(classifier: Any) -> Any:
+    """A shallow copy of ``classifier`` whose large float32 array attributes
+    (the tiny MLP's weight matrices) are at half precision, to be stored; the
+    fitted classifier itself is left as it is."""
+    narrow = {k: v for k, v in vars(classifier).items() if isinstance(v, np.ndarray) and half(v)}
+    if not narrow:
+        return classifier
+    stored = copy.copy(classifier)
+    for key, value in narrow.items():
+        setattr(stored, key, value.astype(np.float16))
+    return stored
+
+
+def _widened(classifier: Any) -> Any:
+    """A loaded classifier with its half-precision arrays read back as float32."""
+    for key, value in list(vars(classifier).items()):
+        if isinstance(value, np.ndarray) and value.dtype == np.float16:
+            setattr(classifier, key, np.ascontiguousarray(value, dtype=np.float32))
+    return classifier
+
+
 def model_bytes(model: CaptchaRecognizer) -> bytes:
     """Serialise a fitted recognizer to the bytes of a model file."""
     import skops.io as sio
@@ -166,7 +188,7 @@ def model_bytes(model: CaptchaRecognizer) -> bytes:
             booster = model.classifier_.get_booster()
             zf.writestr("classifier.xgb.json", bytes(booster.save_raw("json")))
         else:
-            zf.writestr("classifier.skops", sio.dumps(model.classifier_))
+            zf.writestr("classifier.skops", sio.dumps(_narrowed(model.classifier_)))
     return buf.getvalue()
 
 
@@ -250,7 +272,7 @@ def _load_classifier(zf: zipfile.ZipFile, names: set[str]) -> Any:
     if refused:
         raise ModelFileError(f"model file names untrusted types: {', '.join(refused)}")
     try:
-        return sio.loads(data, trusted=list(TRUSTED_TYPES))
+        return _widened(sio.loads(data, trusted=list(TRUSTED_TYPES)))
     except Exception as exc:
         raise ModelFileError(f"corrupt classifier ({type(exc).__name__}: {exc})") from None
 

@@ -208,3 +208,9 @@ def test_large_weights_are_stored_at_half_precision_and_read_back_as_float32(
     assert loaded.locator_intercept_.dtype == np.float32  # small arrays stay as they were
     np.testing.assert_array_equal(loaded.locator_intercept_, model.locator_intercept_)
     assert loaded.predict(data.images[60:]) == model.predict(data.images[60:])
+    assert model.classifier_.hidden_weights_.dtype == np.float32  # saving left it as it was
+    copied = pickle.loads(pickle.dumps(model))  # a pickle (a worker process's copy) is exact
+    np.testing.assert_array_equal(
+        [p.confidence for p in copied.predict_details(data.images[60:])],
+        [p.confidence for p in model.predict_details(data.images[60:])],
+    )
