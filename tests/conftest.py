@@ -79,7 +79,9 @@ def mixed_model(mixed_dir: Path):
     from cvcaptcha import CaptchaRecognizer, load_dataset
 
     data = load_dataset(mixed_dir)
-    return CaptchaRecognizer(segmenter="window", augment=1).fit(data.images, data.labels)
+    return CaptchaRecognizer(segmenter="window", features="ink", augment=1).fit(
+        data.images, data.labels
+    )
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +101,7 @@ def fitted(synth_dir: Path):
     from cvcaptcha import CaptchaRecognizer, load_dataset
 
     data = load_dataset(synth_dir)
-    return CaptchaRecognizer(segmenter="window", align_rounds=1, augment=1).fit(
+    return CaptchaRecognizer(segmenter="window", features="ink", align_rounds=1, augment=1).fit(
         data.images[:80], data.labels[:80]
     )
 

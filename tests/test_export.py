@@ -36,8 +36,9 @@ READERS = {
         "classifier__svm__method": "sigmoid",
     },
     "logistic": {"segmenter": "equal", "classifier": "logistic"},
-    "tinymlp": {
-        "segmenter": "equal", "classifier": "tinymlp", "classifier__hidden": 32,
+    "tinymlp": {  # reading ink and HOG: the wider input exports alike
+        "segmenter": "equal", "features": "inkhog", "classifier": "tinymlp",
+        "classifier__hidden": 32,
         "classifier__max_iter": 50,
     },
     "xgboost": {
@@ -60,7 +61,7 @@ def exported(
     if request.param == "xgboost":
         pytest.importorskip("onnxmltools")
     data = load_dataset(synth_dir)
-    model = CaptchaRecognizer().set_params(**READERS[request.param])
+    model = CaptchaRecognizer(features="ink").set_params(**READERS[request.param])
     model.fit(data.images, data.labels)
     path = tmp_path_factory.mktemp("onnx") / f"{request.param}.onnx"
     export_onnx(model, path)
@@ -142,7 +143,9 @@ def test_guided_model_round_trips_locator(
 ) -> None:
     """The window segmenter needs the locator arrays from the sidecar."""
     data = load_dataset(synth_dir)
-    model = CaptchaRecognizer(segmenter="window", classifier="logistic", augment=1, align_rounds=0)
+    model = CaptchaRecognizer(
+        segmenter="window", features="ink", classifier="logistic", augment=1, align_rounds=0
+    )
     model.fit(data.images[:60], data.labels[:60])
     path, _ = export_onnx(model, tmp_path / "w.onnx")
     loaded = load_onnx(path)

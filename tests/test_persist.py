@@ -70,7 +70,8 @@ def test_round_trip_of_an_auto_segmenter_keeps_the_chosen_strategy(
 def test_round_trip_other_classifiers(name: str, synth_dir: Path, tmp_path: Path) -> None:
     data = load_dataset(synth_dir)
     params = {"classifier__n_estimators": 10} if name == "xgboost" else {"classifier__max_iter": 30}
-    model = CaptchaRecognizer(segmenter="equal", classifier=name).set_params(**params)
+    model = CaptchaRecognizer(segmenter="equal", features="ink", classifier=name)
+    model.set_params(**params)
     model.fit(data.images[:60], data.labels[:60])
     loaded = load_model(save_model(model, tmp_path / "m.model"))
     before = model.predict_details(data.images[60:])

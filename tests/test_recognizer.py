@@ -84,7 +84,7 @@ def test_predict_details_returns_predictions_with_cuts(
 @pytest.mark.parametrize("segmenter", ["equal", "components"])
 def test_unguided_segmenters_still_train(segmenter: str, synth_dir: Path) -> None:
     data = load_dataset(synth_dir)
-    rec = CaptchaRecognizer(segmenter=segmenter, classifier="logistic")
+    rec = CaptchaRecognizer(segmenter=segmenter, features="ink", classifier="logistic")
     rec.fit(data.images[:40], data.labels[:40])
     assert rec.fit_summary_["align_rounds"] == 0
     assert rec.score(data.images[:40], data.labels[:40]) >= 0.0
@@ -95,7 +95,9 @@ def test_memory_caches_the_front_end_without_changing_results(
 ) -> None:
     data = load_dataset(synth_dir)
     images, labels = data.images[:40], data.labels[:40]
-    plain = CaptchaRecognizer(segmenter="window", align_rounds=0, classifier="logistic")
+    plain = CaptchaRecognizer(
+        segmenter="window", features="ink", align_rounds=0, classifier="logistic"
+    )
     plain.fit(images, labels)
     cached = clone(plain).set_params(memory=str(tmp_path / "c"))
     cached.fit(images, labels)
@@ -126,7 +128,7 @@ def test_segmenter_params_reach_the_strategy_and_the_model_file(
     data = load_dataset(synth_dir)
     rec = CaptchaRecognizer(
         segmenter="window", segmenter_params={"window": {"pitch_weight": 3.0}},
-        augment=0, classifier="logistic",
+        features="ink", augment=0, classifier="logistic",
     ).fit(data.images[:40], data.labels[:40])
     assert rec.segmenter_.pitch_weight == 3.0
     assert clone(rec).get_params()["segmenter_params"] == {"window": {"pitch_weight": 3.0}}
@@ -151,7 +153,8 @@ def test_bad_segmenter_params_are_refused_before_any_work(params: dict, message:
 
 def test_height_rescales_and_cuts_come_back_in_original_pixels(synth_dir: Path) -> None:
     data = load_dataset(synth_dir)
-    rec = CaptchaRecognizer(height=30, align_rounds=0).fit(data.images[:30], data.labels[:30])
+    rec = CaptchaRecognizer(height=30, features="ink", align_rounds=0)
+    rec.fit(data.images[:30], data.labels[:30])
     width = data.images[0].shape[1]
     assert rec.image_shape_ == data.images[0].shape
     cuts = rec.predict_details(data.images[:5])[0].cuts
