@@ -113,6 +113,13 @@ def test_model_facts_name_the_segmenter_and_the_auto_trials(fast_model, model_fi
     assert dict(_model_facts(auto, model_file))["segmenter trials"].startswith(
         "window not measured"
     )
+    assert facts["features"] == "ink" and "features trials" not in facts  # FAST names it
+    auto.set_params(features="auto")
+    auto.fit_summary_.update(features="inkhog", auto_features_captcha_accuracy={
+        "ink": 0.2, "inkhog": 0.4}, auto_features_char_accuracy={"ink": 0.7, "inkhog": 0.8})
+    facts = dict(_model_facts(auto, model_file))
+    assert facts["features"] == "inkhog (chosen by auto)"
+    assert facts["features trials"].startswith("inkhog 40.0% (char 80.0%), ink 20.0%")
 
 
 def test_report_page_names_the_segmenter(report) -> None:
