@@ -240,6 +240,8 @@ class CaptchaRecognizer(BaseEstimator):
         The fitted segmentation strategy.
     classifier_ : estimator
         The fitted reader, trained on class indices: ``i`` is ``alphabet_[i]``.
+    features_ : str
+        What the reader reads (``features``, as chosen).
     locator_coef_, locator_intercept_, locator_classes_ : ndarray
         With a guided segmenter: the fitted locator as plain arrays (see
         :class:`~cvcaptcha.locator.Locator`); its class ``len(alphabet_)`` is
@@ -255,8 +257,9 @@ class CaptchaRecognizer(BaseEstimator):
     scale_ : float
         Median working-height scale of the training images.
     fit_summary_ : dict
-        Training set size, segmenter used (with the validation accuracy of each
-        candidate when ``segmenter="auto"``), forced-alignment rounds run and time.
+        Training set size, segmenter and reader input used (with the validation
+        accuracy of each candidate when ``"auto"`` chose them), forced-alignment
+        rounds run and time.
 
     Examples
     --------
