@@ -64,6 +64,7 @@ def run_split(
     training = model.fit_summary_.get("self_training", {})
     row["added"] = training.get("added", 0)
     row["rounds"] = training.get("rounds", [])
+    row["features"] = model.fit_summary_.get("features")  # the reader input auto chose
     return row
 
 
