@@ -236,17 +236,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     result["segmenter"] = summary.get("segmenter")
     trials = summary.get("auto_captcha_accuracy")
     chars = summary.get("auto_char_accuracy") or {}
-    if trials:  # NaN (a set too small to hold captchas out) is no JSON number
-        result["segmenter_trials"] = {k: v if v == v else None for k, v in trials.items()}
-        result["segmenter_trials_char"] = {k: v if v == v else None for k, v in chars.items()}
-    result["features"] = getattr(model, "features_", model.get_params()["features"])
+    if trials:
+        result["segmenter_trials"] = _json_scores(trials)
+        result["segmenter_trials_char"] = _json_scores(chars)
+    result["features"] = model.features_
     input_trials = summary.get("auto_features_captcha_accuracy")
     input_chars = summary.get("auto_features_char_accuracy") or {}
     if input_trials:
-        result["features_trials"] = {k: v if v == v else None for k, v in input_trials.items()}
-        result["features_trials_char"] = {
-            k: v if v == v else None for k, v in input_chars.items()
-        }
+        result["features_trials"] = _json_scores(input_trials)
+        result["features_trials_char"] = _json_scores(input_chars)
     if args.json:
         print(json.dumps(result))
     else:
@@ -273,6 +271,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         for key, value in rows:
             print(f"{key:<{width}}  {value}")
     return 0
+
+
+def _json_scores(scores: dict[str, float]) -> dict[str, float | None]:
+    """Trial scores for JSON: NaN (a set too small to hold captchas out) is no JSON number."""
+    return {k: v if v == v else None for k, v in scores.items()}
 
 
 def _trials(captcha: dict[str, float], chars: dict[str, float]) -> str:

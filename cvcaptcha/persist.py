@@ -365,6 +365,8 @@ def model_from_state(
     model.classifier_ = classifier
     # files written before families of several lengths: the one length they read
     model.lengths_ = tuple(getattr(model, "lengths_", (model.n_chars_,)))
+    # files written before the reader's input was chosen: the input they name
+    model.features_ = getattr(model, "features_", model.features)
     return model
 
 

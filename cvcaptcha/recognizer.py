@@ -399,8 +399,7 @@ class CaptchaRecognizer(BaseEstimator):
     def _windows(self) -> CharWindows:
         """What the reader reads around each character (see ``features``)."""
         return CharWindows(
-            # models saved before features_ existed read with their parameter
-            getattr(self, "features_", self.features), self._window_width(), self.context,
+            self.features_, self._window_width(), self.context,
             (self.char_height, self.char_width),
             self.hog_orientations, self.hog_cell, self.hog_block,
         )

@@ -12,7 +12,7 @@ import skops.io as sio
 
 from cvcaptcha import CaptchaRecognizer, load_dataset, load_model, save_model
 from cvcaptcha.errors import ModelFileError
-from cvcaptcha.persist import FORMAT_VERSION, model_bytes
+from cvcaptcha.persist import FORMAT_VERSION, model_bytes, model_from_state, model_state
 
 from .conftest import FAST
 
@@ -215,3 +215,14 @@ def test_large_weights_are_stored_at_half_precision_and_read_back_as_float32(
         [p.confidence for p in copied.predict_details(data.images[60:])],
         [p.confidence for p in model.predict_details(data.images[60:])],
     )
+
+
+def test_a_file_from_before_the_input_choice_reads_with_the_input_it_names(
+    fast_model, synth_test_dir: Path
+) -> None:
+    meta, arrays = model_state(fast_model)
+    del meta["fitted"]["features_"]  # as written before features="auto" existed
+    loaded = model_from_state(meta, arrays, fast_model.classifier_)
+    assert loaded.features_ == fast_model.get_params()["features"] == "ink"
+    images = load_dataset(synth_test_dir).images[:10]
+    assert loaded.predict(images) == fast_model.predict(images)
