@@ -9,8 +9,6 @@ character geometry.
 from __future__ import annotations
 
 import math
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -18,40 +16,31 @@ from typing import Any, NamedTuple
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import LogisticRegression
 
-from .auto import choose_recipe
-from .columns import glyph_widths
 from .errors import ConfigError, LabelError
 from .features import check_features
-from .io import ImageLike, check_labels, read_image
+from .fitting import FittingMixin
+from .io import ImageLike, read_image
 from .length import (
     LengthPrior,
-    allowed_lengths,
     length_features,
     located,
     pitch_steps,
     read_best_lengths,
     read_log_score,
 )
-from .locate import align, locate, recentre_to_labels
-from .locator import Locator, train_locator
+from .locate import locate
+from .locator import Locator
 from .models import make_classifier
 from .prepare import FRONT_PARAMS, Prepared, prepare_all
 from .preprocess import band_share
 from .reads import Reader
 from .segment import Segmenter, make_segmenter
-from .selftrain import self_train
-from .selftrain import summary as rounds_summary
-from .training import training_set
 from .windows import CharWindows
 
 #: ``band="auto"`` crops to the text band when the text of the median training
 #: captcha fills less than this share of its height.
 BAND_SHARE: float = 0.5
-#: A family whose median glyph is narrower than this share of the pitch is
-#: *spaced*: the classifiers' windows are sized by the glyph, not the pitch.
-SPACED: float = 0.5
 
 
 @dataclass
@@ -85,7 +74,7 @@ class Read(NamedTuple):
     length_share: float
 
 
-class CaptchaRecognizer(BaseEstimator):
+class CaptchaRecognizer(FittingMixin, BaseEstimator):
     """Read text captchas: prepare, locate the characters, read each.
 
     The pipeline, one module a stage: the front end prepares each captcha
@@ -96,8 +85,8 @@ class CaptchaRecognizer(BaseEstimator):
     the reader reads a window around each (:mod:`~cvcaptcha.windows`,
     :mod:`~cvcaptcha.reads`) and the best class of each is the text. Training
     learns everything from the labels: length, alphabet, geometry, both
-    classifiers (:mod:`~cvcaptcha.training`) and, with ``segmenter="auto"``,
-    the strategy (:mod:`~cvcaptcha.auto`).
+    classifiers (:mod:`~cvcaptcha.fitting`, :mod:`~cvcaptcha.training`) and,
+    with ``"auto"``, the strategy and the reader's input (:mod:`~cvcaptcha.auto`).
 
     Parameters
     ----------
@@ -249,7 +238,7 @@ class CaptchaRecognizer(BaseEstimator):
     band_ : bool
         Whether the front end crops to the text band (``band``, as chosen).
     glyph_width_ : float
-        In a family of spaced glyphs (median glyph under :data:`SPACED` of the
+        In a family of spaced glyphs (median glyph under :data:`~cvcaptcha.fitting.SPACED` of the
         pitch), the glyph width the classifiers' windows are sized by; else 0
         (they are sized by the pitch).
     image_shape_ : tuple of int
@@ -393,7 +382,7 @@ class CaptchaRecognizer(BaseEstimator):
     def _window_width(self) -> float:
         """The character width the classifiers' windows are sized by: the
         pitch, or in a family of spaced glyphs the learned glyph width
-        (``glyph_width_``, see :data:`SPACED`)."""
+        (``glyph_width_``, see :data:`~cvcaptcha.fitting.SPACED`)."""
         return getattr(self, "glyph_width_", 0.0) or self._char_width()
 
     def _windows(self) -> CharWindows:
@@ -456,175 +445,7 @@ class CaptchaRecognizer(BaseEstimator):
 
         return tqdm(items, desc=desc, unit="img", leave=False)
 
-    # -- training --------------------------------------------------------------
-    def fit(
-        self, images: Sequence[ImageLike], labels: Sequence[str],
-        unlabelled: Sequence[ImageLike] | None = None,
-    ) -> CaptchaRecognizer:
-        """Learn geometry, alphabet, the locator and the reader.
-
-        The classifiers first learn from the segmenter's own cuts. With a
-        guided segmenter those are only a bootstrap: each of ``align_rounds``
-        then re-cuts every training captcha by forced alignment (the path
-        scored with the label's classes), refits the width and margin priors
-        on the aligned cuts and retrains the locator; the reader trains on the
-        aligned characters and, when the segmenter recentres, again on the
-        characters recentred by forced alignment with itself.
-
-        Parameters
-        ----------
-        images : sequence of arrays, paths or bytes
-        labels : sequence of str
-            The text of each captcha; all of one length.
-        unlabelled : sequence of arrays, paths or bytes, optional
-            Captchas of the same family without labels: those the model reads
-            surely enough join the training set, in ``self_training_rounds``
-            rounds (see :mod:`~cvcaptcha.selftrain`).
-
-        Returns
-        -------
-        self
-        """
-        start = time.perf_counter()
-        labels = self.fold(labels)
-        if len(images) != len(labels):
-            raise LabelError(f"{len(images)} images but {len(labels)} labels")
-        check_labels(labels, mixed=True)
-        allowed_lengths(labels, self.lengths)  # refuse labels outside ``lengths`` early
-        if len(set("".join(labels))) == 1:
-            raise LabelError("training labels use a single character; nothing to learn")
-        for strategy in self.segmenter_params or {}:  # refuse a bad recipe before the work
-            self._make_segmenter(strategy)
-        preps = self._prepare(images, "prepare", training=True)
-        name, features, summary = choose_recipe(
-            labels, lambda param, **fixed: self._trial(preps, labels, param, **fixed),
-            self.random_state, self.segmenter, self.features,
-            progress=lambda names, what: self._progress(names, f"choose {what}"),
-        )
-        if unlabelled is not None and len(unlabelled) and self.self_training_rounds:
-            preps, labels, summary["self_training"] = self._with_sure_reads(
-                preps, labels, self._prepare(unlabelled, "prepare unlabelled"), name, features
-            )
-        rounds = self._fit_prepared(preps, labels, name, features)
-        self.fit_summary_ = {
-            "n_images": len(labels),
-            "n_chars": sum(len(label) for label in labels),
-            "segmenter": name,
-            "features": features,
-            **summary,
-            "align_rounds": rounds,
-            "fit_seconds": round(time.perf_counter() - start, 3),
-        }
-        return self
-
-    def _trial(self, preps: list[Prepared], labels: list[str], param: str, **fixed: str) -> Any:
-        """``trial(value, train, val)`` for :func:`~cvcaptcha.auto.auto_scores`:
-        a quick copy of this recipe (one moved copy per character is enough to
-        rank candidates) trained with ``param`` set to ``value`` and the
-        ``fixed`` choices, reading ``val``."""
-
-        def trial(value: str, train: np.ndarray, val: np.ndarray) -> list[str]:
-            model = clone(self).set_params(
-                **fixed, **{param: value}, augment=min(self.augment, 1), verbose=False
-            )
-            model._fit_prepared(
-                [preps[i] for i in train], [labels[i] for i in train], model.segmenter,
-                model.features,
-            )
-            return model._texts([preps[i] for i in val])
-
-        return trial
-
-    def _with_sure_reads(
-        self, preps: list[Prepared], labels: list[str], extra: list[Prepared], name: str,
-        features: str,
-    ) -> tuple[list[Prepared], list[str], dict[str, Any]]:
-        """The training set grown by self-training (see
-        :func:`~cvcaptcha.selftrain.self_train`): the unlabelled ``extra``
-        captchas read surely enough, with their reads as labels, and what each
-        round did. Each round trains a copy of this recipe with strategy ``name``
-        and reader input ``features``."""
-
-        def fit(labelled: np.ndarray, pseudo: np.ndarray, texts: list[str]) -> Any:
-            model = clone(self).set_params(verbose=False)
-            model._fit_prepared(
-                [preps[i] for i in labelled] + [extra[i] for i in pseudo],
-                [labels[i] for i in labelled] + list(texts), name, features,
-            )
-            return model
-
-        def read(model: Any, labelled: np.ndarray, pseudo: np.ndarray) -> tuple[list[str], Any]:
-            found = model._read([preps[i] for i in labelled] + [extra[i] for i in pseudo])
-            texts = [model._text(r.proba) for r in found]
-            return texts, np.array([np.prod(r.proba.max(axis=1)) * r.length_share for r in found])
-
-        kept, texts, done = self_train(
-            len(labels), len(extra), labels, fit, read, rounds=self.self_training_rounds,
-            precision=self.self_training_precision, random_state=self.random_state,
-            progress=(lambda line: print(line, file=sys.stderr)) if self.verbose else None,
-        )
-        summary = {
-            "n_labelled": len(labels), "n_unlabelled": len(extra), "added": len(kept),
-            "rounds": rounds_summary(done),
-        }
-        return preps + [extra[i] for i in kept], labels + texts, summary
-
-    def _fit_prepared(
-        self, preps: list[Prepared], labels: list[str], segmenter_name: str, features: str
-    ) -> int:
-        """Fit on prepared captchas (labels already checked) with one named
-        segmenter and reader input; returns the alignment rounds run."""
-        self.features_ = features
-        counts = np.array([len(label) for label in labels])
-        alphabet = "".join(sorted(set("".join(labels))))
-        masks = [p.mask for p in preps]
-        segmenter = self._make_segmenter(segmenter_name).fit(masks, counts)
-        index = {c: i for i, c in enumerate(alphabet)}
-        targets = [np.array([index[c] for c in label]) for label in labels]
-        cuts = [segmenter.cut(m, n) for m, n in zip(masks, counts)]
-        self.n_chars_ = int(np.bincount(counts).argmax())
-        glyph = float(np.median(np.concatenate([glyph_widths(m, c) for m, c in zip(masks, cuts)])))
-        # glyphs far narrower than their pitch: windows sized by the pitch would
-        # squeeze each glyph and, where a captcha is drawn tighter, hold two
-        self.glyph_width_ = glyph if glyph < SPACED * segmenter.char_width_ else 0.0
-        self.lengths_ = allowed_lengths(labels, self.lengths)
-        self.alphabet_ = alphabet
-        self.segmenter_ = segmenter
-        rng = np.random.default_rng(self.random_state)
-        rounds = self.align_rounds if segmenter.guided else 0
-        model = None
-        if segmenter.guided:
-            model = self._fit_locator(preps, cuts, targets, rng)
-        for _ in range(rounds):
-            locator = self._locator()
-            tables = self._tables(preps, locator)
-            cuts = align(segmenter, preps, tables, locator, self._progress(targets, "align"))
-            segmenter.learn_cuts(masks, cuts)
-            model = self._fit_locator(preps, cuts, targets, rng, model)
-        self._fit_reader(preps, cuts, targets, rng)
-        if segmenter.recentres:
-            locator = self._locator()
-            cuts = recentre_to_labels(
-                segmenter, preps, cuts, self._tables(preps, locator), locator, self._reader(),
-                self.locator_weight, self._progress(targets, "recentre"),
-            )
-            self._fit_reader(preps, cuts, targets, rng)
-        self.image_shape_ = tuple(
-            int(v) for v in np.median([p.original_shape for p in preps], axis=0)
-        )
-        self.scale_ = float(np.median([p.scale for p in preps]))
-        if len(self.lengths_) > 1:
-            self._fit_length_prior(preps, counts)
-        return rounds
-
-    def _fit_length_prior(self, preps: list[Prepared], counts: np.ndarray) -> None:
-        """Learn the length prior (see :class:`~cvcaptcha.length.LengthPrior`)
-        and keep it as plain arrays."""
-        prior = LengthPrior.fit(self._length_features(preps), counts, self.lengths_)
-        self.length_mean_, self.length_scale_ = prior.mean, prior.scale
-        self.length_coef_ = prior.coef
-        self.length_intercept_, self.length_spread_ = prior.intercept, prior.spread
-
+    # -- reading ---------------------------------------------------------------
     def _length_features(
         self, preps: Sequence[Prepared], tables: Sequence[np.ndarray | None] | None = None
     ) -> np.ndarray:
@@ -642,41 +463,6 @@ class CaptchaRecognizer(BaseEstimator):
             float(self.length_intercept_), float(self.length_spread_), self.lengths_,
         )
 
-    def _fit_locator(
-        self, preps: list[Prepared], cuts: list[np.ndarray], targets: np.ndarray,
-        rng: np.random.Generator, previous: LogisticRegression | None = None,
-    ) -> LogisticRegression:
-        """Train the locator (see :func:`~cvcaptcha.locator.train_locator`) and
-        keep it as plain arrays (``locator_coef_``, ``locator_intercept_``,
-        ``locator_classes_``); a ``previous`` locator is the warm start."""
-        model = train_locator(
-            preps, cuts, targets, rng, self.segmenter_, len(self.alphabet_), self.hog_cell,
-            self.hog_block, min(self.augment, 1), self.jitter * self._window_width(),
-            int(round(self.reject * np.mean([len(t) for t in targets]))), self.reject_overlap,
-            # a locator that only bootstraps an alignment round need not converge
-            max_iter=100 if previous is None and self.align_rounds else 200, previous=previous,
-            width=self._window_width(),
-        )
-        # C order: window_scores reads it as one row per (class, window column)
-        self.locator_coef_ = np.ascontiguousarray(model.coef_, dtype=np.float32)
-        self.locator_intercept_ = model.intercept_.astype(np.float32)
-        self.locator_classes_ = model.classes_.astype(int)
-        return model
-
-    def _fit_reader(
-        self, preps: list[Prepared], cuts: list[np.ndarray], targets: np.ndarray,
-        rng: np.random.Generator,
-    ) -> None:
-        """Train the reader on the characters ``cuts`` give, with ``augment``
-        moved copies of each (some cut from stroke or warp variants)."""
-        X, y = training_set(
-            preps, cuts, targets, rng, self._windows(), self.augment,
-            self.jitter * self._window_width(), self.stroke_jitter, self.warp_jitter,
-            self.front_params(),
-        )
-        self.classifier_ = self._classifier_estimator().fit(X, y)
-
-    # -- reading ---------------------------------------------------------------
     def _segment(self, preps: list[Prepared]) -> list[tuple[np.ndarray, bool | None]]:
         """Cuts (working scale) and exact-count status of each captcha."""
         if len(self.lengths_) > 1:  # the cuts of the length read best
