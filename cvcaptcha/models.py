@@ -133,6 +133,10 @@ class TinyMLP(ClassifierMixin, BaseEstimator):
     n_jobs : int
         Nets trained at once.
     random_state : int
+    whiten : bool
+        Standardise each principal axis (True), or scale all axes by one
+        factor (False), which keeps the weak axes' noise as small as it is
+        instead of as loud as the strong axes.
 
     Attributes
     ----------
@@ -158,7 +162,7 @@ class TinyMLP(ClassifierMixin, BaseEstimator):
     def __init__(
         self, hidden: int = 256, alpha: float = 0.1, n_components: int | None = 100,
         batch_size: int = 512, learning_rate: float = 2e-3, max_iter: int = 200,
-        n_models: int = 4, n_jobs: int = 2, random_state: int = 0,
+        n_models: int = 4, n_jobs: int = 2, random_state: int = 0, whiten: bool = True,
     ) -> None:
         self.hidden = hidden
         self.alpha = alpha
@@ -169,6 +173,7 @@ class TinyMLP(ClassifierMixin, BaseEstimator):
         self.n_models = n_models
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.whiten = whiten
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> TinyMLP:
         X = np.asarray(X, dtype=np.float64)
@@ -182,6 +187,8 @@ class TinyMLP(ClassifierMixin, BaseEstimator):
         mean = X.mean(axis=0)
         scale = X.std(axis=0)
         scale[scale == 0] = 1.0
+        if self.projection_ is not None and not self.whiten:
+            scale = np.full_like(scale, np.sqrt(np.mean(scale**2)))
         Z = ((X - mean) / scale).astype(np.float32)
         nets = [
             MLPClassifier(

@@ -15,6 +15,7 @@ file: unknown types are refused before any object is built.
 from __future__ import annotations
 
 import copy
+import inspect
 import io as _io
 import json
 import os
@@ -165,10 +166,15 @@ def _narrowed(classifier: Any) -> Any:
 
 
 def _widened(classifier: Any) -> Any:
-    """A loaded classifier with its half-precision arrays read back as float32."""
+    """A loaded classifier with its half-precision arrays read back as float32,
+    and any parameter it was saved without (a file older than the parameter)
+    at its default, so that ``get_params`` and ``clone`` work on it."""
     for key, value in list(vars(classifier).items()):
         if isinstance(value, np.ndarray) and value.dtype == np.float16:
             setattr(classifier, key, np.ascontiguousarray(value, dtype=np.float32))
+    for name, param in inspect.signature(type(classifier).__init__).parameters.items():
+        if param.default is not param.empty and not hasattr(classifier, name):
+            setattr(classifier, name, param.default)
     return classifier
 
 

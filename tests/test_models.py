@@ -93,6 +93,26 @@ def test_tiny_mlp_projection_is_pca_then_standardisation(blobs) -> None:
     np.testing.assert_allclose(tiny.predict_proba(X), net.predict_proba(Z), atol=1e-4)
 
 
+def test_tiny_mlp_without_whitening_keeps_the_axes_relative_spreads(blobs) -> None:
+    from sklearn.decomposition import PCA
+    from sklearn.neural_network import MLPClassifier
+
+    from cvcaptcha.models import TinyMLP
+
+    X, y = blobs
+    tiny = TinyMLP(hidden=8, n_components=3, max_iter=50, n_models=1, n_jobs=1, whiten=False)
+    tiny.fit(X, y)
+    P = PCA(3, random_state=0).fit_transform(X)
+    Z = (P / np.sqrt(np.mean(P.var(axis=0)))).astype(np.float32)  # one scale for every axis
+    assert Z.std(axis=0)[0] > 2 * Z.std(axis=0)[2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        net = MLPClassifier(
+            (8,), alpha=0.1, batch_size=512, learning_rate_init=2e-3, max_iter=50, random_state=0
+        ).fit(Z, y)
+    np.testing.assert_allclose(tiny.predict_proba(X), net.predict_proba(Z), atol=1e-4)
+
+
 def test_tiny_mlp_averages_its_nets_logits_and_handles_two_classes(blobs) -> None:
     from cvcaptcha.models import TinyMLP
 

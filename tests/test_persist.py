@@ -226,3 +226,20 @@ def test_a_file_from_before_the_input_choice_reads_with_the_input_it_names(
     assert loaded.features_ == fast_model.get_params()["features"] == "ink"
     images = load_dataset(synth_test_dir).images[:10]
     assert loaded.predict(images) == fast_model.predict(images)
+
+
+def test_a_classifier_saved_before_one_of_its_parameters_existed_reads_with_its_default(
+    fast_model, model_file: Path, synth_test_dir: Path, tmp_path: Path
+) -> None:
+    import copy
+    import inspect
+
+    old = copy.copy(fast_model.classifier_)
+    name = "max_iter"  # a parameter that only shapes training
+    delattr(old, name)  # as written before the classifier had the parameter
+    path = _rewrite(model_file, tmp_path / "old.model", **{"classifier.skops": sio.dumps(old)})
+    loaded = load_model(path)
+    default = inspect.signature(type(old).__init__).parameters[name].default
+    assert loaded.classifier_.get_params()[name] == default
+    images = load_dataset(synth_test_dir).images[:10]
+    assert loaded.predict(images) == fast_model.predict(images)
