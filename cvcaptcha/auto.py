@@ -29,8 +29,10 @@ AUTO_SEGMENTERS: tuple[str, ...] = ("window", "components")
 #: gradients help where glyphs are faint, warped or crossed by darker noise,
 #: and cost a little where ink levels alone read well.
 AUTO_FEATURES: tuple[str, ...] = ("ink", "inkhog")
-#: Most training and validation captchas the choice uses.
-AUTO_SIZES: tuple[int, int] = (200, 150)
+#: Most training and validation captchas the choice uses: a candidate trained on
+#: too few captchas is judged on how it reads from few labels, not from all
+#: of them (figures: ``docs/benchmarks.md``, "Trial size").
+AUTO_SIZES: tuple[int, int] = (400, 200)
 #: Standard errors by which a candidate must beat the first to replace it.
 MARGIN: float = 2.0
 
