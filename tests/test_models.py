@@ -54,9 +54,19 @@ def test_unknown_name_or_parameter_raises_config_error() -> None:
         make_classifier("mlp", nonsense=1)
 
 
-def test_tiny_mlp_is_the_trained_net_with_standardisation_folded_in(blobs) -> None:
+def _reference_net(Z: np.ndarray, y: np.ndarray, alpha: float):
+    """The one scikit-learn net a one-net TinyMLP of 8 units trains on inputs ``Z``."""
     from sklearn.neural_network import MLPClassifier
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MLPClassifier(
+            (8,), alpha=alpha, batch_size=512, learning_rate_init=2e-3, max_iter=50,
+            random_state=0,
+        ).fit(Z, y)
+
+
+def test_tiny_mlp_is_the_trained_net_with_standardisation_folded_in(blobs) -> None:
     from cvcaptcha.models import TinyMLP
 
     X, y = blobs
@@ -64,18 +74,13 @@ def test_tiny_mlp_is_the_trained_net_with_standardisation_folded_in(blobs) -> No
     tiny = TinyMLP(hidden=8, alpha=1e-3, n_components=None, max_iter=50, n_models=1, n_jobs=1)
     tiny.fit(X, y)
     Z = (X - X.mean(axis=0)) / X.std(axis=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        net = MLPClassifier(
-            (8,), alpha=1e-3, batch_size=512, learning_rate_init=2e-3, max_iter=50, random_state=0
-        ).fit(Z.astype(np.float32), y)
+    net = _reference_net(Z.astype(np.float32), y, alpha=1e-3)
     np.testing.assert_allclose(tiny.predict_proba(X), net.predict_proba(Z), atol=1e-4)
     assert tiny.hidden_weights_.dtype == np.float32 and tiny.n_features_in_ == 6
 
 
 def test_tiny_mlp_projection_is_pca_then_standardisation(blobs) -> None:
     from sklearn.decomposition import PCA
-    from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
 
     from cvcaptcha.models import TinyMLP
@@ -85,17 +90,12 @@ def test_tiny_mlp_projection_is_pca_then_standardisation(blobs) -> None:
     assert tiny.projection_.shape == (6, 3)
     pca = PCA(3, random_state=0).fit(X)
     Z = StandardScaler().fit_transform(pca.transform(X)).astype(np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        net = MLPClassifier(
-            (8,), alpha=0.1, batch_size=512, learning_rate_init=2e-3, max_iter=50, random_state=0
-        ).fit(Z, y)
+    net = _reference_net(Z, y, alpha=0.1)
     np.testing.assert_allclose(tiny.predict_proba(X), net.predict_proba(Z), atol=1e-4)
 
 
 def test_tiny_mlp_without_whitening_keeps_the_axes_relative_spreads(blobs) -> None:
     from sklearn.decomposition import PCA
-    from sklearn.neural_network import MLPClassifier
 
     from cvcaptcha.models import TinyMLP
 
@@ -105,11 +105,7 @@ def test_tiny_mlp_without_whitening_keeps_the_axes_relative_spreads(blobs) -> No
     P = PCA(3, random_state=0).fit_transform(X)
     Z = (P / np.sqrt(np.mean(P.var(axis=0)))).astype(np.float32)  # one scale for every axis
     assert Z.std(axis=0)[0] > 2 * Z.std(axis=0)[2]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        net = MLPClassifier(
-            (8,), alpha=0.1, batch_size=512, learning_rate_init=2e-3, max_iter=50, random_state=0
-        ).fit(Z, y)
+    net = _reference_net(Z, y, alpha=0.1)
     np.testing.assert_allclose(tiny.predict_proba(X), net.predict_proba(Z), atol=1e-4)
 
 
