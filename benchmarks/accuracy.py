@@ -35,10 +35,10 @@ from cvcaptcha.tables import format_table
 
 COLUMNS = (
     "seed", "n_train", "n_test", "captcha_acc", "char_acc", "fit_s", "ms_per_captcha", "segmenter",
-    "features",
+    "features", "clean",
 )
 #: Columns averaged in the ``mean`` row.
-NUMERIC = COLUMNS[1:-2]
+NUMERIC = COLUMNS[1:-3]
 
 
 def run_split(
@@ -66,13 +66,14 @@ def run_split(
         "ms_per_captcha": result["ms_per_captcha"],
         "segmenter": model.fit_summary_["segmenter"],  # what segmenter="auto" chose
         "features": model.fit_summary_.get("features", ""),  # and features="auto"
+        "clean": model.fit_summary_.get("clean", ""),  # and clean="auto"
     }
 
 
 def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The column means of ``rows``, labelled ``mean``."""
     means = {c: float(np.mean([r[c] for r in rows])) for c in NUMERIC}
-    return {"seed": "mean", **means, "segmenter": "", "features": ""}
+    return {"seed": "mean", **means, "segmenter": "", "features": "", "clean": ""}
 
 
 def write_rows(rows: list[dict[str, Any]], path: Path) -> None:

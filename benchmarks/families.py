@@ -41,9 +41,10 @@ from cvcaptcha.tables import format_table, write_json
 COLUMNS = (
     "family", "seed", "n_train", "n_test", "captcha_acc", "char_acc", "wrong_length", "fit_s",
     "ms_per_captcha", "model_kib", "ddddocr_acc", "ddddocr_folded_acc", "segmenter", "features",
+    "clean",
 )
 #: Columns averaged in a family's ``mean`` row.
-NUMERIC = COLUMNS[2:-2]
+NUMERIC = COLUMNS[2:-3]
 
 Reader = Callable[[Path], str]
 
@@ -142,6 +143,7 @@ def run_family(
         "ddddocr_folded_acc": dddd[1],
         "segmenter": getattr(model, "fit_summary_", {}).get("segmenter", ""),
         "features": getattr(model, "fit_summary_", {}).get("features", ""),
+        "clean": getattr(model, "fit_summary_", {}).get("clean", ""),
         "by_length": result["by_length"],
     }
 
@@ -161,7 +163,8 @@ def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
         for n in lengths
     }
     return {
-        "family": rows[0]["family"], "seed": "mean", **means, "segmenter": "", "features": "",
+        "family": rows[0]["family"], "seed": "mean", **means,
+        "segmenter": "", "features": "", "clean": "",
         "by_length": by_length,
     }
 

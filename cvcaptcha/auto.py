@@ -13,7 +13,10 @@ clearly more: by :data:`MARGIN` standard errors of the captcha-by-captcha
 difference, so a trial too small to tell keeps the default. The reader's
 input is chosen the same way, after the segmenter and with it
 (:func:`choose_recipe`): ink levels alone read some families best, their
-gradients too others (faint glyphs among dark noise, warped glyphs).
+gradients too others (faint glyphs among dark noise, warped glyphs). Last, with
+both, the front end's cleaner (:mod:`~cvcaptcha.clean`): taking out thin
+scratches or long straight lines saves some families and breaks the strokes
+of others.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ AUTO_SEGMENTERS: tuple[str, ...] = ("window", "components")
 #: gradients help where glyphs are faint, warped or crossed by darker noise,
 #: and cost a little where ink levels alone read well.
 AUTO_FEATURES: tuple[str, ...] = ("ink", "inkhog")
+#: Cleaners ``clean="auto"`` chooses from, the first (none) winning ties.
+AUTO_CLEANERS: tuple[str, ...] = ("none", "thin", "lines")
 #: Most training and validation captchas the choice uses: a candidate trained on
 #: too few captchas is judged on how it reads from few labels, not from all
 #: of them (figures: ``docs/benchmarks.md``, "Trial size").
@@ -125,35 +130,52 @@ def best(scores: dict[str, dict], margin: float = MARGIN) -> str:
 
 def choose_recipe(
     labels: Sequence[str], make_trial: Callable[..., Trial], random_state: int,
-    segmenter: str, features: str,
+    segmenter: str, features: str, clean: str = "none",
     progress: Callable[[Sequence[str], str], Iterable[str]] = lambda names, what: iter(names),
-) -> tuple[str, str, dict[str, Any]]:
+    applies: Callable[[str], bool] = lambda name: True,
+) -> tuple[str, str, str, dict[str, Any]]:
     """Resolve ``segmenter="auto"``, then ``features="auto"`` with the chosen
-    segmenter; returns both choices and the trials' scores for ``fit_summary_``.
+    segmenter, then ``clean="auto"`` with both; returns the three choices and
+    the trials' scores for ``fit_summary_``.
 
     ``make_trial(param, **fixed)`` gives the :data:`Trial` that sets ``param``
     to each candidate, the ``fixed`` choices made. The segmenter is tried with
-    the first reader input, so the input's first trial is the segmenter's own.
-    ``progress(names, what)`` wraps each stage's candidates.
+    the first reader input, and both before any cleaner (with ``clean="auto"``,
+    none), so each stage's first trial is the previous stage's own.
+    ``progress(names, what)`` wraps each stage's candidates; a cleaner is
+    tried only where ``applies(name)`` (one that leaves the captchas as they
+    are would read as the first).
     """
     summary: dict[str, Any] = {}
     first = AUTO_FEATURES[0] if features == "auto" else features
     scores: dict[str, dict] = {}
     if segmenter == "auto":
         scores = auto_scores(
-            labels, make_trial("segmenter", features=first), random_state, AUTO_SEGMENTERS,
-            progress=lambda names: progress(names, "segmenter"),
+            labels, make_trial("segmenter", features=first), random_state,
+            AUTO_SEGMENTERS, progress=lambda names: progress(names, "segmenter"),
         )
         segmenter = best(scores)
         summary["auto_captcha_accuracy"] = {k: v["captcha"] for k, v in scores.items()}
         summary["auto_char_accuracy"] = {k: v["char"] for k, v in scores.items()}
+    known = {first: scores[segmenter]} if segmenter in scores else {}
     if features == "auto":
         inputs = auto_scores(
-            labels, make_trial("features", segmenter=segmenter), random_state, AUTO_FEATURES,
-            progress=lambda names: progress(names, "reader input"),
-            known={first: scores[segmenter]} if segmenter in scores else {},
+            labels, make_trial("features", segmenter=segmenter), random_state,
+            AUTO_FEATURES, progress=lambda names: progress(names, "reader input"), known=known,
         )
         features = best(inputs)
         summary["auto_features_captcha_accuracy"] = {k: v["captcha"] for k, v in inputs.items()}
         summary["auto_features_char_accuracy"] = {k: v["char"] for k, v in inputs.items()}
-    return segmenter, features, summary
+        known = {features: inputs[features]}
+    if clean == "auto":
+        own = known.get(features)
+        cleaners = auto_scores(
+            labels, make_trial("clean", segmenter=segmenter, features=features), random_state,
+            [c for i, c in enumerate(AUTO_CLEANERS) if i == 0 or applies(c)],
+            progress=lambda names: progress(names, "cleaner"),
+            known={AUTO_CLEANERS[0]: own} if own is not None else {},
+        )
+        clean = best(cleaners)
+        summary["auto_clean_captcha_accuracy"] = {k: v["captcha"] for k, v in cleaners.items()}
+        summary["auto_clean_char_accuracy"] = {k: v["char"] for k, v in cleaners.items()}
+    return segmenter, features, clean, summary

@@ -233,18 +233,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     result = evaluate(model, data.images, data.labels)
     result["skipped"] = len(data.skipped)
     summary = getattr(model, "fit_summary_", {})
-    result["segmenter"] = summary.get("segmenter")
-    trials = summary.get("auto_captcha_accuracy")
-    chars = summary.get("auto_char_accuracy") or {}
-    if trials:
-        result["segmenter_trials"] = _json_scores(trials)
-        result["segmenter_trials_char"] = _json_scores(chars)
-    result["features"] = model.features_
-    input_trials = summary.get("auto_features_captcha_accuracy")
-    input_chars = summary.get("auto_features_char_accuracy") or {}
-    if input_trials:
-        result["features_trials"] = _json_scores(input_trials)
-        result["features_trials_char"] = _json_scores(input_chars)
+    chosen = {"segmenter": summary.get("segmenter"), "features": model.features_,
+              "clean": getattr(model, "clean_", "none")}
+    for key, _, captcha_key, char_key in _STAGES:
+        result[key] = chosen[key]
+        if summary.get(captcha_key):
+            result[f"{key}_trials"] = _json_scores(summary[captcha_key])
+            result[f"{key}_trials_char"] = _json_scores(summary.get(char_key) or {})
     if args.json:
         print(json.dumps(result))
     else:
@@ -253,7 +248,6 @@ def _evaluate(args: argparse.Namespace) -> int:
             ("captcha accuracy", f"{result['captcha_accuracy']:.4f}"),
             ("character accuracy", f"{result['char_accuracy']:.4f}"),
             ("ms per captcha", f"{result['ms_per_captcha']:.3f}"),
-            ("segmenter", f"{result['segmenter']}" + (" (chosen by auto)" if trials else "")),
         ]
         if len(result["by_length"]) > 1 or len(getattr(model, "lengths_", ())) > 1:
             rows.append(("read at a wrong length", f"{result['wrong_length']:.4f}"))
@@ -261,16 +255,24 @@ def _evaluate(args: argparse.Namespace) -> int:
                 f"{n}: {r['captcha_accuracy']:.3f} of {r['n']}"
                 for n, r in result["by_length"].items()
             )))
-        if trials:
-            rows.append(("segmenter trials", _trials(trials, chars)))
-        rows.append(("reader input", f"{result['features']}"
-                     + (" (chosen by auto)" if input_trials else "")))
-        if input_trials:
-            rows.append(("reader input trials", _trials(input_trials, input_chars)))
+        for key, name, captcha_key, char_key in _STAGES:
+            trials = summary.get(captcha_key)
+            rows.append((name, f"{result[key]}" + (" (chosen by auto)" if trials else "")))
+            if trials:
+                rows.append((f"{name} trials", _trials(trials, summary.get(char_key) or {})))
         width = max(len(k) for k, _ in rows)
         for key, value in rows:
             print(f"{key:<{width}}  {value}")
     return 0
+
+
+#: The recipe's automatic choices: result key, row name, and the ``fit_summary_``
+#: keys of the trials' captcha and character accuracies.
+_STAGES: tuple[tuple[str, str, str, str], ...] = (
+    ("segmenter", "segmenter", "auto_captcha_accuracy", "auto_char_accuracy"),
+    ("features", "reader input", "auto_features_captcha_accuracy", "auto_features_char_accuracy"),
+    ("clean", "cleaner", "auto_clean_captcha_accuracy", "auto_clean_char_accuracy"),
+)
 
 
 def _json_scores(scores: dict[str, float]) -> dict[str, float | None]:

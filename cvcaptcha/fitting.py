@@ -23,6 +23,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from .auto import choose_recipe
+from .clean import changes_enough
 from .columns import glyph_widths
 from .errors import LabelError
 from .io import ImageLike, check_labels
@@ -83,12 +84,17 @@ class FittingMixin:
             raise LabelError("training labels use a single character; nothing to learn")
         for strategy in self.segmenter_params or {}:  # refuse a bad recipe before the work
             self._make_segmenter(strategy)
+        self.clean_ = "none" if self.clean == "auto" else self.clean  # until chosen
         preps = self._prepare(images, "prepare", training=True)
-        name, features, summary = choose_recipe(
-            labels, lambda param, **fixed: self._trial(preps, labels, param, **fixed),
-            self.random_state, self.segmenter, self.features,
+        name, features, clean, summary = choose_recipe(
+            labels, lambda param, **fixed: self._trial(preps, labels, param, images, **fixed),
+            self.random_state, self.segmenter, self.features, self.clean,
             progress=lambda names, what: self._progress(names, f"choose {what}"),
+            applies=lambda name: changes_enough(images, name, self.random_state),
         )
+        if clean != self.clean_:
+            self.clean_ = clean
+            preps = self._prepare(images, "prepare cleaned", training=True)
         if unlabelled is not None and len(unlabelled) and self.self_training_rounds:
             preps, labels, summary["self_training"] = self._with_sure_reads(
                 preps, labels, self._prepare(unlabelled, "prepare unlabelled"), name, features
@@ -99,27 +105,37 @@ class FittingMixin:
             "n_chars": sum(len(label) for label in labels),
             "segmenter": name,
             "features": features,
+            "clean": clean,
             **summary,
             "align_rounds": rounds,
             "fit_seconds": round(time.perf_counter() - start, 3),
         }
         return self
 
-    def _trial(self, preps: list[Prepared], labels: list[str], param: str, **fixed: str) -> Any:
+    def _trial(
+        self, preps: list[Prepared], labels: list[str], param: str,
+        images: Sequence[ImageLike], **fixed: str,
+    ) -> Any:
         """``trial(value, train, val)`` for :func:`~cvcaptcha.auto.auto_scores`:
         a quick copy of this recipe (one moved copy per character is enough to
         rank candidates) trained with ``param`` set to ``value`` and the
-        ``fixed`` choices, reading ``val``."""
+        ``fixed`` choices, reading ``val``. A front-end candidate (``clean``)
+        prepares its captchas from ``images`` again."""
 
         def trial(value: str, train: np.ndarray, val: np.ndarray) -> list[str]:
             model = clone(self).set_params(
                 **fixed, **{param: value}, augment=min(self.augment, 1), verbose=False
             )
+            own: Any = preps
+            if param == "clean":
+                model.band_ = self.band_
+                idx = np.concatenate([train, val]).tolist()
+                own = dict(zip(idx, model._prepare([images[i] for i in idx], f"prepare {value}")))
             model._fit_prepared(
-                [preps[i] for i in train], [labels[i] for i in train], model.segmenter,
+                [own[i] for i in train], [labels[i] for i in train], model.segmenter,
                 model.features,
             )
-            return model._texts([preps[i] for i in val])
+            return model._texts([own[i] for i in val])
 
         return trial
 

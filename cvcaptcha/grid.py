@@ -20,6 +20,7 @@ from typing import Any
 
 from sklearn.model_selection import ParameterGrid
 
+from .clean import CLEANERS
 from .errors import ConfigError
 from .features import FEATURES, WINDOW_FEATURES
 from .io import read_json
@@ -35,6 +36,7 @@ NAMED: dict[str, tuple[str, ...]] = {
     "classifier": tuple(CLASSIFIERS),
     "segmenter": ("auto", *SEGMENTERS),
     "features": ("auto", *FEATURES, *WINDOW_FEATURES),
+    "clean": ("auto", *CLEANERS),
     "threshold": tuple(THRESHOLDS),
 }
 

@@ -373,6 +373,8 @@ def model_from_state(
     model.lengths_ = tuple(getattr(model, "lengths_", (model.n_chars_,)))
     # files written before the reader's input was chosen: the input they name
     model.features_ = getattr(model, "features_", model.features)
+    # files written before the front end's cleaner: none
+    model.clean_ = getattr(model, "clean_", "none")
     return model
 
 

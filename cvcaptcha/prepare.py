@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .clean import clean_image
 from .features import hog_map, map_columns
 from .frame import remove_frame
 from .preprocess import (
@@ -28,13 +29,14 @@ from .preprocess import (
 
 #: Parameters of the front end: a change to any of them invalidates cached preparation.
 FRONT_PARAMS: tuple[str, ...] = (
-    "height", "band", "threshold", "open_frac", "speck_frac", "line_frac",
+    "height", "clean", "band", "threshold", "open_frac", "speck_frac", "line_frac",
     "hog_orientations", "hog_cell", "hog_block",
 )
 
 #: Version of what :func:`prepare` returns; bumped whenever its contents change
-#: (2: HOG maps kept as :func:`~cvcaptcha.features.map_columns`; 3: frames taken out).
-PREPARED_VERSION: int = 3
+#: (2: HOG maps kept as :func:`~cvcaptcha.features.map_columns`; 3: frames taken out;
+#: 4: a cleaner, :mod:`~cvcaptcha.clean`).
+PREPARED_VERSION: int = 4
 
 #: Largest turn (degrees) and relative size change of :func:`warp_variant` copies
 #: made for training (the recognizer's ``warp_jitter``).
@@ -66,8 +68,8 @@ class Prepared:
 
 
 def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
-    """Take out a frame, resize, binarise, measure ink levels and take the HOG map
-    of one grey image.
+    """Take out a frame, clean, resize, binarise, measure ink levels and take
+    the HOG map of one grey image.
 
     ``params`` holds the front-end parameters named in :data:`FRONT_PARAMS`;
     nothing here depends on the classifier, which is what makes the result
@@ -82,7 +84,7 @@ def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
     >>> p.mask.shape, p.original_shape
     ((40, 160), (50, 200))
     """
-    image = remove_frame(image)
+    image = clean_image(remove_frame(image), params.get("clean", "none"))
     if params.get("band"):  # the text's strip of rows, made to fill the height
         image = crop_band(image)
     gray, scale = resize_height(image, params["height"]) if params["height"] else (image, 1.0)

@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
+from .clean import check_clean
 from .errors import ConfigError, LabelError
 from .features import check_features
 from .fitting import FittingMixin
@@ -94,6 +95,12 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         Every captcha is first scaled to this many rows (aspect kept), so the
         learned geometry and HOG cells mean the same at any input size; 0
         keeps the original size.
+    clean : str
+        Noise taken out of the grey image first (:data:`~cvcaptcha.clean.CLEANERS`):
+        ``"none"``, ``"thin"`` (strokes thinner than glyphs: scratches) or
+        ``"lines"`` (long straight lines across). ``"auto"``: tried on
+        held-out training captchas after the segmenter and the reader's input,
+        kept only if it reads clearly more (``clean_`` says what was chosen).
     band : bool or "auto"
         Crop each captcha to the strip of rows its text fills (see
         :func:`~cvcaptcha.preprocess.crop_band`) before scaling it to
@@ -235,6 +242,8 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         With a guided segmenter: the fitted locator as plain arrays (see
         :class:`~cvcaptcha.locator.Locator`); its class ``len(alphabet_)`` is
         the reject class of misplaced windows.
+    clean_ : str
+        The cleaner the front end uses (``clean``, as chosen).
     band_ : bool
         Whether the front end crops to the text band (``band``, as chosen).
     glyph_width_ : float
@@ -260,6 +269,7 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
     def __init__(
         self,
         height: int = 40,
+        clean: str = "auto",
         band: Any = "auto",
         threshold: str = "otsu",
         open_frac: float = 0.0,
@@ -295,6 +305,7 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         verbose: bool = False,
     ) -> None:
         self.height = height
+        self.clean = clean
         self.band = band
         self.threshold = threshold
         self.open_frac = open_frac
@@ -370,8 +381,9 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
     # -- the fitted stages ----------------------------------------------------
     def front_params(self) -> dict[str, Any]:
         """The parameters the front end (:func:`~cvcaptcha.prepare.prepare`) depends on
-        (``band`` as chosen in training)."""
+        (``clean`` and ``band`` as chosen in training)."""
         params = {k: getattr(self, k) for k in FRONT_PARAMS}
+        params["clean"] = getattr(self, "clean_", "none") if self.clean == "auto" else self.clean
         params["band"] = getattr(self, "band_", False) if self.band == "auto" else bool(self.band)
         return params
 
@@ -424,6 +436,7 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         the ``training`` captchas also choose ``band_``."""
         if self.features != "auto":
             check_features(self.features)
+        check_clean(self.clean)
         grays = [read_image(img) for img in self._progress(images, desc)]
         if training:
             self.band_ = (

@@ -51,6 +51,15 @@ def _features_facts(params: dict[str, Any], summary: dict[str, Any]) -> list[tup
     )
 
 
+def _clean_facts(params: dict[str, Any], summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The front end's cleaner and, when ``clean="auto"`` chose it, the trials."""
+    if "clean" not in summary:  # a model fitted before the front end had cleaners
+        summary = {**summary, "clean": "none"}
+    return _auto_facts(
+        "clean", params, summary, "auto_clean_captcha_accuracy", "auto_clean_char_accuracy"
+    )
+
+
 def _auto_facts(
     param: str, params: dict[str, Any], summary: dict[str, Any], captcha_key: str, char_key: str
 ) -> list[tuple[str, str]]:
@@ -83,6 +92,7 @@ def _model_facts(model: Any, model_path: Path) -> list[tuple[str, str]]:
         ("model size", f"{model_path.stat().st_size / 1024:.0f} KiB"),
         *_segmenter_facts(params, summary),
         *_features_facts(params, summary),
+        *_clean_facts(params, summary),
         ("classifier", str(name)),
         ("label length", ", ".join(map(str, model.lengths_))),
         ("alphabet", f"{model.alphabet_} ({len(model.alphabet_)} characters)"),

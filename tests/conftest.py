@@ -13,7 +13,7 @@ import pytest
 from cvcaptcha.synth import generate
 
 #: Cheap recognizer settings for tests whose point is not accuracy.
-FAST = {"segmenter": "equal", "features": "ink", "classifier": "logistic"}
+FAST = {"segmenter": "equal", "features": "ink", "clean": "none", "classifier": "logistic"}
 
 
 def kaggle_path() -> Path | None:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from cvcaptcha.auto import (
+    AUTO_CLEANERS,
     AUTO_FEATURES,
     AUTO_SEGMENTERS,
     auto_scores,
@@ -83,8 +84,8 @@ def test_choose_recipe_picks_the_input_with_the_chosen_segmenter_reusing_its_tri
             return [labels[i] if good or (half and k % 2) else "x" for k, i in enumerate(val)]
         return trial
 
-    segmenter, features, summary = choose_recipe(labels, make_trial, 0, "auto", "auto")
-    assert (segmenter, features) == ("components", "inkhog")
+    segmenter, features, clean, summary = choose_recipe(labels, make_trial, 0, "auto", "auto")
+    assert (segmenter, features, clean) == ("components", "inkhog", "none")
     assert calls == [  # ink with each segmenter, then only inkhog: ink's trial is reused
         {"features": "ink", "segmenter": "window"},
         {"features": "ink", "segmenter": "components"},
@@ -93,5 +94,35 @@ def test_choose_recipe_picks_the_input_with_the_chosen_segmenter_reusing_its_tri
     assert list(summary["auto_features_char_accuracy"]) == list(AUTO_FEATURES)
     assert summary["auto_features_char_accuracy"]["inkhog"] == 1.0
     calls.clear()
-    assert choose_recipe(labels, make_trial, 0, "window", "ink")[:2] == ("window", "ink")
+    assert choose_recipe(labels, make_trial, 0, "window", "ink")[:3] == ("window", "ink", "none")
     assert calls == []  # nothing to choose, nothing tried
+
+
+def test_choose_recipe_tries_the_cleaners_last_reusing_the_uncleaned_trial() -> None:
+    labels = [f"{i:04d}" for i in range(40)]
+    calls = []
+
+    def make_trial(param: str, **fixed: str):
+        def trial(value: str, train: np.ndarray, val: np.ndarray) -> list[str]:
+            recipe = {**fixed, param: value}
+            calls.append(recipe)
+            # only the thin-stroke cleaner reads well; the others a third of the captchas
+            good = recipe.get("clean") == "thin"
+            return [labels[i] if good or k % 3 == 0 else "x" for k, i in enumerate(val)]
+        return trial
+
+    segmenter, features, clean, summary = choose_recipe(
+        labels, make_trial, 0, "window", "ink", "auto"
+    )
+    assert (segmenter, features, clean) == ("window", "ink", "thin")
+    assert calls == [  # "none" is the recipe as chosen, tried once
+        {"segmenter": "window", "features": "ink", "clean": "none"},
+        {"segmenter": "window", "features": "ink", "clean": "thin"},
+        {"segmenter": "window", "features": "ink", "clean": "lines"},
+    ]
+    assert list(summary["auto_clean_char_accuracy"]) == list(AUTO_CLEANERS)
+    calls.clear()
+    *_, summary = choose_recipe(labels, make_trial, 0, "auto", "ink", "auto",
+                                applies=lambda name: name != "lines")
+    assert [c.get("clean") for c in calls] == [None, None, "thin"]  # the segmenter's reused
+    assert list(summary["auto_clean_char_accuracy"]) == ["none", "thin"]  # lines changes nothing

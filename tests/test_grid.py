@@ -23,6 +23,7 @@ GRIDS = Path(__file__).resolve().parents[1] / "benchmarks" / "grids"
         ({"augment": [True]}, "'augment'"),
         ({"segmenter": ["no-such"]}, "'segmenter': unknown name"),
         ({"features": ["hug"]}, "'features'"),
+        ({"clean": ["scrub"]}, "'clean': unknown name"),
         ({"classifier": ["forest"]}, "'classifier'"),
         ({"classifier": ["logistic"], "classifier__gamma": [1.0]}, "'classifier__gamma'"),
         ({"classifier": ["logistic"], "classifier__C": ["big"]}, "'classifier__C'"),

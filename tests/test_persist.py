@@ -228,6 +228,19 @@ def test_a_file_from_before_the_input_choice_reads_with_the_input_it_names(
     assert loaded.predict(images) == fast_model.predict(images)
 
 
+def test_a_file_from_before_the_cleaners_reads_without_one(
+    fast_model, synth_test_dir: Path
+) -> None:
+    meta, arrays = model_state(fast_model)
+    assert meta["fitted"]["clean_"] == "none" and meta["params"]["clean"] == "none"
+    del meta["fitted"]["clean_"], meta["params"]["clean"]  # as written before cleaners
+    loaded = model_from_state(meta, arrays, fast_model.classifier_)
+    assert loaded.clean == "auto" and loaded.clean_ == "none"
+    assert loaded.front_params()["clean"] == "none"
+    images = load_dataset(synth_test_dir).images[:10]
+    assert loaded.predict(images) == fast_model.predict(images)
+
+
 def test_a_classifier_saved_before_one_of_its_parameters_existed_reads_with_its_default(
     fast_model, model_file: Path, synth_test_dir: Path, tmp_path: Path
 ) -> None:

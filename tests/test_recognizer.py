@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from cvcaptcha import CaptchaRecognizer, Prediction, load_dataset, load_model, save_model
-from cvcaptcha.auto import AUTO_FEATURES, AUTO_SEGMENTERS
+from cvcaptcha import CaptchaRecognizer, Prediction, auto, load_dataset, load_model, save_model
+from cvcaptcha import clean as cleaners
+from cvcaptcha.auto import AUTO_CLEANERS, AUTO_FEATURES, AUTO_SEGMENTERS
 from cvcaptcha.errors import ConfigError, LabelError
 from cvcaptcha.evaluation import evaluate
 from cvcaptcha.locate import locate
@@ -188,6 +189,33 @@ def test_auto_segmenter_keeps_the_default_unless_another_reads_clearly_more(
     )
     width = rec.char_features(data.images[:1])[0].shape[1]
     assert width == rec.classifier_.n_features_in_  # the reader reads the chosen input
+    # last the cleaner, with both; "none" is the recipe just chosen, not tried again
+    cleaners = summary["auto_clean_char_accuracy"]
+    assert list(cleaners)[0] == AUTO_CLEANERS[0] == "none"
+    assert set(cleaners) <= set(AUTO_CLEANERS) and "thin" in cleaners
+    assert cleaners["none"] == inputs[summary["features"]]
+    assert rec.clean_ == summary["clean"] == rec.front_params()["clean"]
+    assert summary["clean"] == "none" or cleaners[summary["clean"]] > cleaners["none"]
+
+
+def test_a_cleaner_is_tried_on_captchas_it_prepares_itself_and_kept_only_if_it_reads_more(
+    synth_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = load_dataset(synth_dir)
+    blank = lambda gray: np.full_like(gray, 255)  # noqa: E731 - a cleaner that wipes the text
+    monkeypatch.setitem(cleaners.CLEANERS, "blank", blank)
+    monkeypatch.setattr(auto, "AUTO_CLEANERS", ("none", "blank"))
+    rec = CaptchaRecognizer(**{**FAST, "clean": "auto"}).fit(data.images, data.labels)
+    chars = rec.fit_summary_["auto_clean_char_accuracy"]
+    assert list(chars) == ["none", "blank"]
+    assert chars["blank"] < chars["none"]  # its trial read wiped captchas
+    assert rec.clean_ == rec.fit_summary_["clean"] == "none"
+    forced = CaptchaRecognizer(**{**FAST, "clean": "blank"})
+    ink = forced._prepare(data.images[:1], "x")[0].ink
+    assert not ink.any()  # a named cleaner is the front end's first step
+    assert "auto_clean_char_accuracy" not in forced.fit(
+        data.images[:40], data.labels[:40]).fit_summary_  # named: nothing to choose
+    assert forced.clean_ == "blank"
 
 
 def test_fit_retrains_the_reader_on_cuts_recentred_by_forced_alignment(

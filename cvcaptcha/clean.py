@@ -1,0 +1,182 @@
+"""Noise taken out of the grey image before it is binarised: cleaners by name.
+
+Some families draw their noise thinner than their glyphs (short scratch
+strokes of a pixel across pale glyphs), others as long straight lines across
+the text; a family whose glyph strokes are as thin as its noise is harmed by
+either cleaner. So the cleaner is a choice of the recipe like the segmenter
+(``clean="auto"`` tries them on held-out captchas, see :mod:`~cvcaptcha.auto`),
+and each cleaner is a plain function of a grey ``uint8`` image (dark ink on
+light paper) registered in :data:`CLEANERS`: adding one touches this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from .errors import ConfigError
+from .frame import remove_frame
+from .io import ImageLike, read_image
+
+#: Sample of training images :func:`changes_enough` looks at, and the share of
+#: them a cleaner must change to be worth a trial.
+SAMPLE: int = 100
+CHANGED_SHARE: float = 0.1
+
+
+def no_clean(gray: np.ndarray) -> np.ndarray:
+    """The image as it is.
+
+    Examples
+    --------
+    >>> img = np.full((4, 4), 255, np.uint8)
+    >>> no_clean(img) is img
+    True
+    """
+    return gray
+
+
+def close_thin(gray: np.ndarray, size: int = 2) -> np.ndarray:
+    """Grey closing with a ``size`` x ``size`` square: dark strokes thinner
+    than ``size`` pixels (scratches, hairlines, dots) turn into paper, while
+    thicker glyph strokes keep their shape and shade.
+
+    Examples
+    --------
+    >>> img = np.full((9, 9), 255, np.uint8)
+    >>> img[4, :] = 0            # a 1-pixel line
+    >>> img[1:8, 1:4] = 40       # a 3-pixel-wide stroke
+    >>> out = close_thin(img)
+    >>> int(out[4, 6]), int(out[2, 2])
+    (255, 40)
+    """
+    kernel = np.ones((size, size), np.uint8)
+    # mirrored anchors: a true closing for even sizes too (no shift of the strokes)
+    lighter = cv2.dilate(gray, kernel, anchor=(0, 0))
+    return cv2.erode(lighter, kernel, anchor=(size - 1, size - 1))
+
+
+def _dark(gray: np.ndarray) -> np.ndarray:
+    """Otsu's dark pixels of a grey image, 1 for ink (none on a flat image)."""
+    if gray.min() == gray.max():
+        return np.zeros(gray.shape, np.uint8)
+    _, dark = cv2.threshold(255 - gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return dark
+
+
+def straight_lines(gray: np.ndarray, min_length: float = 0.5) -> np.ndarray:
+    """Segments ``(x0, y0, x1, y1)`` of the straight dark lines at least
+    ``min_length`` of the image's width long (probabilistic Hough transform
+    of the dark pixels), shape ``(n, 4)``.
+
+    Examples
+    --------
+    >>> img = np.full((30, 90), 255, np.uint8)
+    >>> _ = cv2.line(img, (0, 5), (89, 25), 0, 1)
+    >>> len(straight_lines(img)) >= 1
+    True
+    >>> len(straight_lines(np.full((30, 90), 255, np.uint8)))
+    0
+    """
+    dark = _dark(gray)
+    if not dark.any() or dark.all():
+        return np.empty((0, 4), int)
+    w = dark.shape[1]
+    length = max(int(min_length * w), 2)
+    segments = cv2.HoughLinesP(
+        dark, 1, np.pi / 180, threshold=max(int(0.6 * length), 2), minLineLength=length,
+        maxLineGap=max(2, int(0.03 * w)),
+    )
+    return np.empty((0, 4), int) if segments is None else segments.reshape(-1, 4)
+
+
+def erase_lines(gray: np.ndarray, min_length: float = 0.5) -> np.ndarray:
+    """Long straight lines (:func:`straight_lines`, extended to the image's
+    borders; only their dark pixels) painted over with what surrounds them
+    (OpenCV's Telea inpainting), so that a line across paper leaves paper and
+    a line across a glyph mostly leaves the glyph's stroke.
+
+    Examples
+    --------
+    >>> img = np.full((30, 90), 255, np.uint8)
+    >>> _ = cv2.line(img, (0, 5), (89, 25), 0, 1)
+    >>> int(erase_lines(img).min()) > 150
+    True
+    """
+    segments = straight_lines(gray, min_length)
+    if not len(segments):
+        return gray
+    h, w = gray.shape
+    band = np.zeros((h, w), np.uint8)
+    thick = max(1, int(round(h / 30))) + 1
+    reach = h + w
+    for x0, y0, x1, y1 in segments.tolist():
+        # a line runs on past the stretch Hough found: extend it to the borders
+        step = np.array([x1 - x0, y1 - y0], float) / max(np.hypot(x1 - x0, y1 - y0), 1.0)
+        a = np.round(np.array([x0, y0]) - reach * step).astype(int)
+        b = np.round(np.array([x1, y1]) + reach * step).astype(int)
+        cv2.line(band, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 1, thickness=thick)
+    band = cv2.dilate(band & _dark(gray), np.ones((2, 2), np.uint8))
+    return cv2.inpaint(gray, band * 255, 2, cv2.INPAINT_TELEA)
+
+
+#: Cleaners by name; ``clean="auto"`` tries :data:`~cvcaptcha.auto.AUTO_CLEANERS`.
+CLEANERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "none": no_clean,
+    "thin": close_thin,
+    "lines": erase_lines,
+}
+
+
+def check_clean(name: str) -> None:
+    """Raise :class:`~cvcaptcha.errors.ConfigError` unless ``name`` is a
+    registered cleaner or ``"auto"``.
+
+    Examples
+    --------
+    >>> check_clean("thin")
+    >>> check_clean("wash")
+    Traceback (most recent call last):
+    ...
+    cvcaptcha.errors.ConfigError: unknown clean 'wash'; choose from auto, none, thin, lines
+    """
+    if name != "auto" and name not in CLEANERS:
+        raise ConfigError(f"unknown clean {name!r}; choose from auto, {', '.join(CLEANERS)}")
+
+
+def clean_image(gray: np.ndarray, name: str) -> np.ndarray:
+    """``gray`` through the cleaner registered as ``name``.
+
+    Examples
+    --------
+    >>> clean_image(np.full((4, 4), 255, np.uint8), "thin").shape
+    (4, 4)
+    """
+    return CLEANERS[name](gray)
+
+
+def changes_enough(
+    images: Sequence[ImageLike], name: str, random_state: int = 0,
+    share: float = CHANGED_SHARE,
+) -> bool:
+    """Whether cleaner ``name`` changes at least ``share`` of a seeded sample of
+    :data:`SAMPLE` ``images``: a family without long lines need not try
+    ``"lines"``.
+
+    Examples
+    --------
+    >>> plain = [np.full((30, 90), 255, np.uint8)] * 3
+    >>> changes_enough(plain, "lines")
+    False
+    >>> crossed = plain[0].copy(); _ = cv2.line(crossed, (0, 5), (89, 25), 0, 1)
+    >>> changes_enough([crossed] * 3, "lines")
+    True
+    """
+    order = np.random.default_rng(random_state).permutation(len(images))[:SAMPLE]
+    changed = 0
+    for i in order.tolist():
+        gray = remove_frame(read_image(images[i]))  # as the front end cleans it
+        changed += not np.array_equal(clean_image(gray, name), gray)
+    return changed >= share * len(order) and changed > 0

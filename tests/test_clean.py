@@ -1,0 +1,86 @@
+"""The front end's cleaners: thin scratches and long straight lines taken out."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from cvcaptcha.clean import (
+    CLEANERS,
+    changes_enough,
+    check_clean,
+    clean_image,
+    close_thin,
+    erase_lines,
+    straight_lines,
+)
+from cvcaptcha.errors import ConfigError
+
+
+def _glyph_page(h: int = 32, w: int = 96) -> np.ndarray:
+    """Three thick dark 'glyphs' (4-pixel strokes) on white."""
+    img = np.full((h, w), 255, np.uint8)
+    for x in (10, 40, 70):
+        img[6:26, x:x + 4] = 60
+        img[6:10, x:x + 14] = 60
+    return img
+
+
+def test_every_cleaner_keeps_shape_and_type_and_a_clean_page() -> None:
+    page = _glyph_page()
+    for name in CLEANERS:
+        out = clean_image(page, name)
+        assert out.shape == page.shape and out.dtype == np.uint8
+        # no noise to take out: the glyphs keep their ink
+        assert np.sum(out < 128) >= 0.9 * np.sum(page < 128), name
+
+
+def test_close_thin_takes_out_one_pixel_scratches_and_keeps_strokes() -> None:
+    page = _glyph_page()
+    scratched = page.copy()
+    cv2.line(scratched, (28, 3), (35, 28), 0, 1)  # a short black scratch between glyphs
+    out = close_thin(scratched)
+    assert out[3:29, 27:37].min() > 200  # the scratch is paper again
+    assert np.array_equal(out < 128, page < 128)  # the glyphs are untouched
+
+
+def test_erase_lines_paints_a_long_line_over_with_paper_and_glyph() -> None:
+    page = _glyph_page()
+    crossed = page.copy()
+    cv2.line(crossed, (0, 16), (95, 20), 0, 1)  # across the whole text
+    assert len(straight_lines(crossed)) >= 1
+    out = erase_lines(crossed)
+    gaps = np.ones(96, bool)
+    for x in (10, 40, 70):
+        gaps[x - 1:x + 5] = False  # away from the glyphs' stems
+    line_rows = out[15:22][:, gaps]
+    assert line_rows.min() > 150  # over paper the line is gone
+    stems = np.sum(out[6:26] < 128) / np.sum(page[6:26] < 128)
+    assert stems > 0.9  # where it crossed a stem, the stem stays
+
+
+def test_straight_lines_ignores_blank_pages_and_short_strokes() -> None:
+    assert len(straight_lines(np.full((30, 90), 255, np.uint8))) == 0
+    assert len(straight_lines(np.zeros((30, 90), np.uint8))) == 0
+    short = np.full((30, 90), 255, np.uint8)
+    cv2.line(short, (10, 10), (30, 14), 0, 1)  # under half the width
+    assert len(straight_lines(short)) == 0
+
+
+def test_changes_enough_says_whether_a_cleaner_has_anything_to_do() -> None:
+    page = _glyph_page()
+    crossed = page.copy()
+    cv2.line(crossed, (0, 16), (95, 20), 0, 1)
+    assert not changes_enough([page] * 20, "lines")
+    assert changes_enough([page] * 15 + [crossed] * 5, "lines")  # a quarter have a line
+    assert not changes_enough([page] * 95 + [crossed] * 5, "lines", share=0.1)
+    assert not changes_enough([page] * 5, "none")
+
+
+def test_check_clean_names_the_choices() -> None:
+    check_clean("auto")
+    for name in CLEANERS:
+        check_clean(name)
+    with pytest.raises(ConfigError, match="choose from auto, none, thin, lines"):
+        check_clean("scrub")
