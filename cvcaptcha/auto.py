@@ -33,7 +33,7 @@ AUTO_SEGMENTERS: tuple[str, ...] = ("window", "components")
 #: and cost a little where ink levels alone read well.
 AUTO_FEATURES: tuple[str, ...] = ("ink", "inkhog")
 #: Cleaners ``clean="auto"`` chooses from, the first (none) winning ties.
-AUTO_CLEANERS: tuple[str, ...] = ("none", "thin", "lines")
+AUTO_CLEANERS: tuple[str, ...] = ("none", "thin", "lines", "join")
 #: Most training and validation captchas the choice uses: a candidate trained on
 #: too few captchas is judged on how it reads from few labels, not from all
 #: of them (figures: ``docs/benchmarks.md``, "Trial size").

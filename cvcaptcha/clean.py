@@ -21,9 +21,12 @@ from .frame import remove_frame
 from .io import ImageLike, read_image
 
 #: Sample of training images :func:`changes_enough` looks at, and the share of
-#: them a cleaner must change to be worth a trial.
+#: them a cleaner must have work in to be worth a trial.
 SAMPLE: int = 100
 CHANGED_SHARE: float = 0.1
+#: An image is drawn in dots when at least this share of its dark ink lies in
+#: specks (components under a tenth of the height square): :func:`dotted`.
+DOTTED: float = 0.15
 
 
 def no_clean(gray: np.ndarray) -> np.ndarray:
@@ -122,12 +125,54 @@ def erase_lines(gray: np.ndarray, min_length: float = 0.5) -> np.ndarray:
     return cv2.inpaint(gray, band * 255, 2, cv2.INPAINT_TELEA)
 
 
+def join_dots(gray: np.ndarray, size: int = 3) -> np.ndarray:
+    """Grey opening with a ``size`` x ``size`` square: dark dots and dashes
+    closer than ``size`` pixels join into solid strokes (glyphs drawn in
+    dotted lines), small light gaps inside strokes close.
+
+    Examples
+    --------
+    >>> img = np.full((9, 12), 255, np.uint8)
+    >>> img[4, ::2] = 0          # a dotted line
+    >>> int(join_dots(img)[4, 1:11].max())
+    0
+    """
+    kernel = np.ones((size, size), np.uint8)
+    return cv2.dilate(cv2.erode(gray, kernel), kernel)  # odd size: centred, no shift
+
+
+def dotted(gray: np.ndarray, share: float = DOTTED) -> bool:
+    """Whether at least ``share`` of the image's dark ink lies in specks
+    (components smaller than a tenth of its height, squared): the mark of
+    glyphs drawn in dots, which :func:`join_dots` joins.
+
+    Examples
+    --------
+    >>> img = np.full((30, 90), 255, np.uint8)
+    >>> img[5:25:3, 10:80:3] = 0
+    >>> dotted(img)
+    True
+    >>> img[5:25, 10:80] = 0
+    >>> dotted(img)
+    False
+    """
+    dark = _dark(gray)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    area = stats[1:, cv2.CC_STAT_AREA]
+    return bool(area[area < (gray.shape[0] / 10) ** 2].sum() >= share * max(area.sum(), 1))
+
+
 #: Cleaners by name; ``clean="auto"`` tries :data:`~cvcaptcha.auto.AUTO_CLEANERS`.
 CLEANERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "none": no_clean,
     "thin": close_thin,
     "lines": erase_lines,
+    "join": join_dots,
 }
+
+#: What an image must show for a cleaner to have work in it, where the cleaner
+#: changing the image is not telling (a grey opening changes every image).
+NEEDS: dict[str, Callable[[np.ndarray], bool]] = {"join": dotted}
 
 
 def check_clean(name: str) -> None:
@@ -140,7 +185,7 @@ def check_clean(name: str) -> None:
     >>> check_clean("wash")
     Traceback (most recent call last):
     ...
-    cvcaptcha.errors.ConfigError: unknown clean 'wash'; choose from auto, none, thin, lines
+    cvcaptcha.errors.ConfigError: unknown clean 'wash'; choose from auto, none, thin, lines, join
     """
     if name != "auto" and name not in CLEANERS:
         raise ConfigError(f"unknown clean {name!r}; choose from auto, {', '.join(CLEANERS)}")
@@ -161,9 +206,10 @@ def changes_enough(
     images: Sequence[ImageLike], name: str, random_state: int = 0,
     share: float = CHANGED_SHARE,
 ) -> bool:
-    """Whether cleaner ``name`` changes at least ``share`` of a seeded sample of
-    :data:`SAMPLE` ``images``: a family without long lines need not try
-    ``"lines"``.
+    """Whether cleaner ``name`` has work in at least ``share`` of a seeded
+    sample of :data:`SAMPLE` ``images`` (it changes them, or they show what
+    :data:`NEEDS` asks): a family without long lines need not try ``"lines"``,
+    one not drawn in dots not ``"join"``.
 
     Examples
     --------
@@ -178,5 +224,6 @@ def changes_enough(
     changed = 0
     for i in order.tolist():
         gray = remove_frame(read_image(images[i]))  # as the front end cleans it
-        changed += not np.array_equal(clean_image(gray, name), gray)
+        needs = NEEDS.get(name)
+        changed += needs(gray) if needs else not np.array_equal(clean_image(gray, name), gray)
     return changed >= share * len(order) and changed > 0

@@ -97,8 +97,9 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         keeps the original size.
     clean : str
         Noise taken out of the grey image first (:data:`~cvcaptcha.clean.CLEANERS`):
-        ``"none"``, ``"thin"`` (strokes thinner than glyphs: scratches) or
-        ``"lines"`` (long straight lines across). ``"auto"``: tried on
+        ``"none"``, ``"thin"`` (strokes thinner than glyphs: scratches),
+        ``"lines"`` (long straight lines across) or ``"join"`` (dotted strokes
+        made solid). ``"auto"``: tried on
         held-out training captchas after the segmenter and the reader's input,
         kept only if it reads clearly more (``clean_`` says what was chosen).
     band : bool or "auto"

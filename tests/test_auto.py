@@ -119,10 +119,11 @@ def test_choose_recipe_tries_the_cleaners_last_reusing_the_uncleaned_trial() -> 
         {"segmenter": "window", "features": "ink", "clean": "none"},
         {"segmenter": "window", "features": "ink", "clean": "thin"},
         {"segmenter": "window", "features": "ink", "clean": "lines"},
+        {"segmenter": "window", "features": "ink", "clean": "join"},
     ]
     assert list(summary["auto_clean_char_accuracy"]) == list(AUTO_CLEANERS)
     calls.clear()
     *_, summary = choose_recipe(labels, make_trial, 0, "auto", "ink", "auto",
                                 applies=lambda name: name != "lines")
-    assert [c.get("clean") for c in calls] == [None, None, "thin"]  # the segmenter's reused
-    assert list(summary["auto_clean_char_accuracy"]) == ["none", "thin"]  # lines changes nothing
+    assert [c.get("clean") for c in calls] == [None, None, "thin", "join"]  # segmenter's reused
+    assert list(summary["auto_clean_char_accuracy"]) == ["none", "thin", "join"]  # no lines

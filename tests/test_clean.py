@@ -12,7 +12,9 @@ from cvcaptcha.clean import (
     check_clean,
     clean_image,
     close_thin,
+    dotted,
     erase_lines,
+    join_dots,
     straight_lines,
 )
 from cvcaptcha.errors import ConfigError
@@ -82,5 +84,18 @@ def test_check_clean_names_the_choices() -> None:
     check_clean("auto")
     for name in CLEANERS:
         check_clean(name)
-    with pytest.raises(ConfigError, match="choose from auto, none, thin, lines"):
+    with pytest.raises(ConfigError, match="choose from auto, none, thin, lines, join"):
         check_clean("scrub")
+
+
+def test_join_dots_makes_dotted_strokes_solid_and_only_dotted_images_ask_for_it() -> None:
+    page = np.full((32, 96), 255, np.uint8)
+    for x in (10, 40, 70):  # glyph stems drawn in dots two pixels apart
+        page[6:26:2, x] = 0
+        page[6, x:x + 12:2] = 0
+    assert dotted(page)
+    out = join_dots(page)
+    for x in (10, 40, 70):
+        assert out[7:25, x].max() < 128  # the stem is one stroke now
+    assert not dotted(_glyph_page())  # solid glyphs: nothing to join
+    assert changes_enough([page] * 10, "join") and not changes_enough([_glyph_page()] * 10, "join")
