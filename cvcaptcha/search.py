@@ -220,6 +220,10 @@ def run_search(
         ``out_dir/cache``); safe to share between concurrent workers.
     base : CaptchaRecognizer, optional
         The recognizer whose parameters the grid overrides (default: defaults).
+        A grid that does not name ``clean`` searches without a cleaner where
+        ``base`` leaves it ``"auto"``: a cleaner trial inside every
+        configuration's fit would multiply the search's cost; name it
+        (``"clean": ["none", "thin"]``, or ``["auto"]``) to search it.
     force : bool
         Replace the results of a different search found in ``out_dir``.
     chunk : int, optional
@@ -250,6 +254,8 @@ def run_search(
     base = clone(base) if base is not None else CaptchaRecognizer()
     out = Path(out_dir)
     params = sorted({key for sub in grid for key in sub})
+    if "clean" not in params and base.clean == "auto":
+        base.set_params(clean="none")
     state = {
         "grid": grid,
         "data": joblib.hash(([str(t) for t in labels], [np.asarray(i) for i in images])),

@@ -56,6 +56,7 @@ def test_search_writes_results_summary_and_best_model(data, tmp_path):
     assert model.segmenter == best["params"]["segmenter"]
     assert model.memory is None
     assert len(model.predict(data.images[:3])) == 3
+    assert model.clean == model.clean_ == "none"  # the grid names no cleaner: none searched
 
 
 def test_rerun_only_evaluates_missing_configurations(data, tmp_path):
