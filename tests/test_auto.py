@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -70,20 +71,30 @@ def test_best_keeps_the_first_unless_another_reads_clearly_more_characters() -> 
     assert best({"window": scored(base), "components": scored(better)}) == "components"
 
 
-def test_choose_recipe_picks_the_input_with_the_chosen_segmenter_reusing_its_trial() -> None:
-    labels = [f"{i:04d}" for i in range(40)]
-    calls = []
+def _stand_in(labels: list[str], reads: Callable[[dict, int], bool], calls: list[dict]):
+    """``make_trial`` whose trials log their recipe in ``calls`` and read the ``k``-th
+    held-out captcha right where ``reads(recipe, k)``."""
 
     def make_trial(param: str, **fixed: str):
         def trial(value: str, train: np.ndarray, val: np.ndarray) -> list[str]:
             recipe = {**fixed, param: value}
             calls.append(recipe)
-            # components reads every captcha; with it, inkhog too, ink half of them
-            half = recipe["segmenter"] == "components"
-            good = half and recipe["features"] == "inkhog"
-            return [labels[i] if good or (half and k % 2) else "x" for k, i in enumerate(val)]
+            return [labels[i] if reads(recipe, k) else "x" for k, i in enumerate(val)]
         return trial
 
+    return make_trial
+
+
+def test_choose_recipe_picks_the_input_with_the_chosen_segmenter_reusing_its_trial() -> None:
+    labels = [f"{i:04d}" for i in range(40)]
+    calls: list[dict] = []
+
+    def reads(recipe: dict, k: int) -> bool:
+        # components reads every captcha; with it, inkhog too, ink half of them
+        half = recipe["segmenter"] == "components"
+        return (half and recipe["features"] == "inkhog") or (half and k % 2 == 1)
+
+    make_trial = _stand_in(labels, reads, calls)
     segmenter, features, clean, summary = choose_recipe(labels, make_trial, 0, "auto", "auto")
     assert (segmenter, features, clean) == ("components", "inkhog", "none")
     assert calls == [  # ink with each segmenter, then only inkhog: ink's trial is reused
@@ -100,16 +111,9 @@ def test_choose_recipe_picks_the_input_with_the_chosen_segmenter_reusing_its_tri
 
 def test_choose_recipe_tries_the_cleaners_last_reusing_the_uncleaned_trial() -> None:
     labels = [f"{i:04d}" for i in range(40)]
-    calls = []
-
-    def make_trial(param: str, **fixed: str):
-        def trial(value: str, train: np.ndarray, val: np.ndarray) -> list[str]:
-            recipe = {**fixed, param: value}
-            calls.append(recipe)
-            # only the thin-stroke cleaner reads well; the others a third of the captchas
-            good = recipe.get("clean") == "thin"
-            return [labels[i] if good or k % 3 == 0 else "x" for k, i in enumerate(val)]
-        return trial
+    calls: list[dict] = []
+    # only the thin-stroke cleaner reads well; the others a third of the captchas
+    make_trial = _stand_in(labels, lambda r, k: r.get("clean") == "thin" or k % 3 == 0, calls)
 
     segmenter, features, clean, summary = choose_recipe(
         labels, make_trial, 0, "window", "ink", "auto"
