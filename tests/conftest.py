@@ -79,7 +79,7 @@ def mixed_model(mixed_dir: Path):
     from cvcaptcha import CaptchaRecognizer, load_dataset
 
     data = load_dataset(mixed_dir)
-    return CaptchaRecognizer(segmenter="window", features="ink", augment=1).fit(
+    return CaptchaRecognizer(segmenter="window", features="ink", clean="none", augment=1).fit(
         data.images, data.labels
     )
 
@@ -101,9 +101,9 @@ def fitted(synth_dir: Path):
     from cvcaptcha import CaptchaRecognizer, load_dataset
 
     data = load_dataset(synth_dir)
-    return CaptchaRecognizer(segmenter="window", features="ink", align_rounds=1, augment=1).fit(
-        data.images[:80], data.labels[:80]
-    )
+    return CaptchaRecognizer(
+        segmenter="window", features="ink", clean="none", align_rounds=1, augment=1
+    ).fit(data.images[:80], data.labels[:80])
 
 
 @pytest.fixture(scope="session")

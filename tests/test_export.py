@@ -61,7 +61,7 @@ def exported(
     if request.param == "xgboost":
         pytest.importorskip("onnxmltools")
     data = load_dataset(synth_dir)
-    model = CaptchaRecognizer(features="ink").set_params(**READERS[request.param])
+    model = CaptchaRecognizer(features="ink", clean="none").set_params(**READERS[request.param])
     model.fit(data.images, data.labels)
     path = tmp_path_factory.mktemp("onnx") / f"{request.param}.onnx"
     export_onnx(model, path)
@@ -144,7 +144,8 @@ def test_guided_model_round_trips_locator(
     """The window segmenter needs the locator arrays from the sidecar."""
     data = load_dataset(synth_dir)
     model = CaptchaRecognizer(
-        segmenter="window", features="ink", classifier="logistic", augment=1, align_rounds=0
+        segmenter="window", features="ink", clean="none", classifier="logistic", augment=1,
+        align_rounds=0,
     )
     model.fit(data.images[:60], data.labels[:60])
     path, _ = export_onnx(model, tmp_path / "w.onnx")

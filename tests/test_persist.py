@@ -70,7 +70,7 @@ def test_round_trip_of_an_auto_segmenter_keeps_the_chosen_strategy(
 def test_round_trip_other_classifiers(name: str, synth_dir: Path, tmp_path: Path) -> None:
     data = load_dataset(synth_dir)
     params = {"classifier__n_estimators": 10} if name == "xgboost" else {"classifier__max_iter": 30}
-    model = CaptchaRecognizer(segmenter="equal", features="ink", classifier=name)
+    model = CaptchaRecognizer(segmenter="equal", features="ink", clean="none", classifier=name)
     model.set_params(**params)
     model.fit(data.images[:60], data.labels[:60])
     loaded = load_model(save_model(model, tmp_path / "m.model"))
@@ -195,7 +195,7 @@ def test_large_weights_are_stored_at_half_precision_and_read_back_as_float32(
     synth_dir: Path, tmp_path: Path
 ) -> None:
     data = load_dataset(synth_dir)
-    model = CaptchaRecognizer(segmenter="window", features="ink", augment=1).fit(
+    model = CaptchaRecognizer(segmenter="window", features="ink", clean="none", augment=1).fit(
         data.images[:60], data.labels[:60]
     )
     path = save_model(model, tmp_path / "m.cvc")

@@ -85,7 +85,9 @@ def test_predict_details_returns_predictions_with_cuts(
 @pytest.mark.parametrize("segmenter", ["equal", "components"])
 def test_unguided_segmenters_still_train(segmenter: str, synth_dir: Path) -> None:
     data = load_dataset(synth_dir)
-    rec = CaptchaRecognizer(segmenter=segmenter, features="ink", classifier="logistic")
+    rec = CaptchaRecognizer(
+        segmenter=segmenter, features="ink", clean="none", classifier="logistic"
+    )
     rec.fit(data.images[:40], data.labels[:40])
     assert rec.fit_summary_["align_rounds"] == 0
     assert rec.score(data.images[:40], data.labels[:40]) >= 0.0
@@ -154,7 +156,7 @@ def test_bad_segmenter_params_are_refused_before_any_work(params: dict, message:
 
 def test_height_rescales_and_cuts_come_back_in_original_pixels(synth_dir: Path) -> None:
     data = load_dataset(synth_dir)
-    rec = CaptchaRecognizer(height=30, features="ink", align_rounds=0)
+    rec = CaptchaRecognizer(height=30, features="ink", clean="none", align_rounds=0)
     rec.fit(data.images[:30], data.labels[:30])
     width = data.images[0].shape[1]
     assert rec.image_shape_ == data.images[0].shape

@@ -55,7 +55,8 @@ def test_fit_learns_from_unlabelled_captchas(synth_dir: Path, rounds: int) -> No
     # precision 0: every unlabelled captcha read at least as surely as the least sure
     # held-out read is kept, so some are, whatever this cheap recipe reads
     model = CaptchaRecognizer(
-        segmenter="equal", features="ink", classifier="logistic", self_training_rounds=rounds,
+        segmenter="equal", features="ink", clean="none", classifier="logistic",
+        self_training_rounds=rounds,
         self_training_precision=0.0,
     ).fit(data.images[labelled], data.labels[labelled], unlabelled=data.images[unlabelled])
     summary = model.fit_summary_
