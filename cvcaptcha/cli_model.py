@@ -51,7 +51,8 @@ def _train(args: argparse.Namespace) -> int:
               f"unlabelled captchas")
     print(
         f"trained on {len(data)} captchas ({_lengths_text(model)} chars from "
-        f"{model.alphabet_!r}, segmenter {model.fit_summary_['segmenter']}) in "
+        f"{model.alphabet_!r}; segmenter {model.fit_summary_['segmenter']}, reader input "
+        f"{model.features_}, cleaner {model.clean_}) in "
         f"{seconds:.1f} s; model: {out} ({out.stat().st_size / 1024:.0f} KiB)"
     )
     return 0

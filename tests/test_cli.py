@@ -137,6 +137,14 @@ def test_predict_folder(trained: Path, synth_test_dir: Path, capsys) -> None:
     assert len(capsys.readouterr().out.strip().splitlines()) == 40
 
 
+def test_train_says_what_the_recipe_uses(
+    synth_dir: Path, config: Path, tmp_path: Path, capsys
+) -> None:
+    assert main(["train", str(synth_dir), "-o", str(tmp_path / "m"), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "segmenter equal, reader input ink, cleaner none)" in out  # the FAST recipe
+
+
 def test_train_refuses_to_overwrite_and_failed_train_keeps_model(
     trained: Path, config: Path, tmp_path: Path, capsys
 ) -> None:
