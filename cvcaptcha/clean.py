@@ -19,6 +19,7 @@ import numpy as np
 from .errors import ConfigError
 from .frame import remove_frame
 from .io import ImageLike, read_image
+from .preprocess import binarize
 
 #: Sample of training images :func:`changes_enough` looks at, and the share of
 #: them a cleaner must have work in to be worth a trial.
@@ -61,14 +62,6 @@ def close_thin(gray: np.ndarray, size: int = 2) -> np.ndarray:
     return cv2.erode(lighter, kernel, anchor=(size - 1, size - 1))
 
 
-def _dark(gray: np.ndarray) -> np.ndarray:
-    """Otsu's dark pixels of a grey image, 1 for ink (none on a flat image)."""
-    if gray.min() == gray.max():
-        return np.zeros(gray.shape, np.uint8)
-    _, dark = cv2.threshold(255 - gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return dark
-
-
 def straight_lines(gray: np.ndarray, min_length: float = 0.5) -> np.ndarray:
     """Segments ``(x0, y0, x1, y1)`` of the straight dark lines at least
     ``min_length`` of the image's width long (probabilistic Hough transform
@@ -83,7 +76,11 @@ def straight_lines(gray: np.ndarray, min_length: float = 0.5) -> np.ndarray:
     >>> len(straight_lines(np.full((30, 90), 255, np.uint8)))
     0
     """
-    dark = _dark(gray)
+    return _segments(binarize(gray), min_length)
+
+
+def _segments(dark: np.ndarray, min_length: float) -> np.ndarray:
+    """:func:`straight_lines` of an ink mask."""
     if not dark.any() or dark.all():
         return np.empty((0, 4), int)
     w = dark.shape[1]
@@ -108,7 +105,8 @@ def erase_lines(gray: np.ndarray, min_length: float = 0.5) -> np.ndarray:
     >>> int(erase_lines(img).min()) > 150
     True
     """
-    segments = straight_lines(gray, min_length)
+    dark = binarize(gray)
+    segments = _segments(dark, min_length)
     if not len(segments):
         return gray
     h, w = gray.shape
@@ -121,7 +119,7 @@ def erase_lines(gray: np.ndarray, min_length: float = 0.5) -> np.ndarray:
         a = np.round(np.array([x0, y0]) - reach * step).astype(int)
         b = np.round(np.array([x1, y1]) + reach * step).astype(int)
         cv2.line(band, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 1, thickness=thick)
-    band = cv2.dilate(band & _dark(gray), np.ones((2, 2), np.uint8))
+    band = cv2.dilate(band & dark, np.ones((2, 2), np.uint8))
     return cv2.inpaint(gray, band * 255, 2, cv2.INPAINT_TELEA)
 
 
@@ -156,8 +154,7 @@ def dotted(gray: np.ndarray, share: float = DOTTED) -> bool:
     >>> dotted(img)
     False
     """
-    dark = _dark(gray)
-    _, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(binarize(gray), connectivity=8)
     area = stats[1:, cv2.CC_STAT_AREA]
     return bool(area[area < (gray.shape[0] / 10) ** 2].sum() >= share * max(area.sum(), 1))
 
@@ -221,9 +218,9 @@ def changes_enough(
     True
     """
     order = np.random.default_rng(random_state).permutation(len(images))[:SAMPLE]
+    needs = NEEDS.get(name)
     changed = 0
     for i in order.tolist():
         gray = remove_frame(read_image(images[i]))  # as the front end cleans it
-        needs = NEEDS.get(name)
         changed += needs(gray) if needs else not np.array_equal(clean_image(gray, name), gray)
     return changed >= share * len(order) and changed > 0
