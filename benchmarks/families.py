@@ -41,10 +41,10 @@ from cvcaptcha.tables import format_table, write_json
 COLUMNS = (
     "family", "seed", "n_train", "n_test", "captcha_acc", "char_acc", "wrong_length", "fit_s",
     "ms_per_captcha", "model_kib", "ddddocr_acc", "ddddocr_folded_acc", "segmenter", "features",
-    "clean",
+    "clean", "threshold",
 )
 #: Columns averaged in a family's ``mean`` row.
-NUMERIC = COLUMNS[2:-3]
+NUMERIC = COLUMNS[2:-4]
 
 Reader = Callable[[Path], str]
 
@@ -144,6 +144,7 @@ def run_family(
         "segmenter": getattr(model, "fit_summary_", {}).get("segmenter", ""),
         "features": getattr(model, "fit_summary_", {}).get("features", ""),
         "clean": getattr(model, "fit_summary_", {}).get("clean", ""),
+        "threshold": getattr(model, "fit_summary_", {}).get("threshold", ""),
         "by_length": result["by_length"],
     }
 
@@ -164,7 +165,7 @@ def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
     return {
         "family": rows[0]["family"], "seed": "mean", **means,
-        "segmenter": "", "features": "", "clean": "",
+        "segmenter": "", "features": "", "clean": "", "threshold": "",
         "by_length": by_length,
     }
 

@@ -32,6 +32,10 @@ AUTO_SEGMENTERS: tuple[str, ...] = ("window", "components")
 #: gradients help where glyphs are faint, warped or crossed by darker noise,
 #: and cost a little where ink levels alone read well.
 AUTO_FEATURES: tuple[str, ...] = ("ink", "inkhog")
+#: Reader inputs tried too after a segmenter that cuts each glyph out whole:
+#: the glyph trimmed to its ink and scaled to fill the reader's input, for
+#: families whose captchas each pick their own glyph size and spacing.
+CROP_FEATURES: dict[str, tuple[str, ...]] = {"components": ("glyph",)}
 #: Cleaners ``clean="auto"`` chooses from, the first (none) winning ties.
 AUTO_CLEANERS: tuple[str, ...] = ("none", "thin", "lines", "join")
 #: Most training and validation captchas the choice uses: a candidate trained on
@@ -161,7 +165,8 @@ def choose_recipe(
     if features == "auto":
         inputs = auto_scores(
             labels, make_trial("features", segmenter=segmenter), random_state,
-            AUTO_FEATURES, progress=lambda names: progress(names, "reader input"), known=known,
+            AUTO_FEATURES + CROP_FEATURES.get(segmenter, ()),
+            progress=lambda names: progress(names, "reader input"), known=known,
         )
         features = best(inputs)
         summary["auto_features_captcha_accuracy"] = {k: v["captcha"] for k, v in inputs.items()}

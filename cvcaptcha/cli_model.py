@@ -52,7 +52,8 @@ def _train(args: argparse.Namespace) -> int:
     print(
         f"trained on {len(data)} captchas ({_lengths_text(model)} chars from "
         f"{model.alphabet_!r}; segmenter {model.fit_summary_['segmenter']}, reader input "
-        f"{model.features_}, cleaner {model.clean_}) in "
+        f"{model.features_}, cleaner {model.clean_}, threshold "
+        f"{model.front_params()['threshold']}) in "
         f"{seconds:.1f} s; model: {out} ({out.stat().st_size / 1024:.0f} KiB)"
     )
     return 0
@@ -236,6 +237,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     summary = getattr(model, "fit_summary_", {})
     chosen = {"segmenter": summary.get("segmenter"), "features": model.features_,
               "clean": getattr(model, "clean_", "none")}
+    result["threshold"] = model.front_params()["threshold"]
+    if summary.get("auto_threshold_agreement"):
+        result["threshold_agreement"] = summary["auto_threshold_agreement"]
     for key, _, captcha_key, char_key in _STAGES:
         result[key] = chosen[key]
         if summary.get(captcha_key):
@@ -261,6 +265,12 @@ def _evaluate(args: argparse.Namespace) -> int:
             rows.append((name, f"{result[key]}" + (" (chosen by auto)" if trials else "")))
             if trials:
                 rows.append((f"{name} trials", _trials(trials, summary.get(char_key) or {})))
+        agreement = result.get("threshold_agreement")
+        rows.append(("threshold", result["threshold"] + (" (chosen by auto)" if agreement else "")))
+        if agreement:
+            rows.append(("threshold trials", ", ".join(
+                f"{k} {v:.3f}" for k, v in agreement.items()
+            ) + " (share of captchas whose blobs number their characters)"))
         width = max(len(k) for k, _ in rows)
         for key, value in rows:
             print(f"{key:<{width}}  {value}")

@@ -484,9 +484,10 @@ def _shrink_windows(
     return out
 
 
-#: Feature kinds read from windows of the whole captcha (its :func:`hog_map`
-#: or its ink levels), not from crops of the binary mask.
-WINDOW_FEATURES: tuple[str, ...] = ("hogmap", "ink", "inkhog")
+#: Feature kinds read from the whole captcha's :func:`hog_map` or ink levels
+#: (windows, or for ``glyph`` each cut's ink trimmed to its box, see
+#: :mod:`cvcaptcha.glyphs`), not from crops of the binary mask.
+WINDOW_FEATURES: tuple[str, ...] = ("hogmap", "ink", "inkhog", "glyph")
 
 
 def check_features(kind: str) -> None:

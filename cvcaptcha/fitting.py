@@ -27,7 +27,7 @@ from .clean import changes_enough
 from .columns import glyph_widths
 from .errors import LabelError
 from .io import ImageLike, check_labels
-from .length import LengthPrior, allowed_lengths
+from .length import LengthPrior, allowed_lengths, count_agreement
 from .locate import align, recentre_to_labels
 from .locator import train_locator
 from .prepare import Prepared
@@ -85,7 +85,7 @@ class FittingMixin:
         for strategy in self.segmenter_params or {}:  # refuse a bad recipe before the work
             self._make_segmenter(strategy)
         self.clean_ = "none" if self.clean == "auto" else self.clean  # until chosen
-        preps = self._prepare(images, "prepare", training=True)
+        preps = self._prepare(images, "prepare", training=True, lengths=[len(t) for t in labels])
         name, features, clean, summary = choose_recipe(
             labels, lambda param, **fixed: self._trial(preps, labels, param, images, **fixed),
             self.random_state, self.segmenter, self.features, self.clean,
@@ -106,6 +106,9 @@ class FittingMixin:
             "segmenter": name,
             "features": features,
             "clean": clean,
+            "threshold": self.threshold_,
+            **({"auto_threshold_agreement": self._threshold_agreement}
+               if self._threshold_agreement else {}),
             **summary,
             "align_rounds": rounds,
             "fit_seconds": round(time.perf_counter() - start, 3),
@@ -223,7 +226,12 @@ class FittingMixin:
 
     def _fit_length_prior(self, preps: list[Prepared], counts: np.ndarray) -> None:
         """Learn the length prior (see :class:`~cvcaptcha.length.LengthPrior`)
-        and keep it as plain arrays."""
+        and keep it as plain arrays, and how often the segmenter's own count
+        of pieces is the label length (``count_agreement_``, None for a
+        segmenter that counts nothing)."""
+        self.count_agreement_ = count_agreement(
+            [self.segmenter_.count(p.mask) for p in preps], counts.tolist()
+        )
         prior = LengthPrior.fit(self._length_features(preps), counts, self.lengths_)
         self.length_mean_, self.length_scale_ = prior.mean, prior.scale
         self.length_coef_ = prior.coef

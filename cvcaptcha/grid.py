@@ -37,7 +37,7 @@ NAMED: dict[str, tuple[str, ...]] = {
     "segmenter": ("auto", *SEGMENTERS),
     "features": ("auto", *FEATURES, *WINDOW_FEATURES),
     "clean": ("auto", *CLEANERS),
-    "threshold": tuple(THRESHOLDS),
+    "threshold": ("auto", *THRESHOLDS),
 }
 
 

@@ -195,6 +195,47 @@ class LengthPrior:
         return out
 
 
+def count_agreement(counts: Sequence[int | None], lengths: Sequence[int]) -> float | None:
+    """How often a segmenter's own count of pieces (:meth:`~cvcaptcha.segment.
+    Segmenter.count`) equals the label length in training, smoothed (one
+    agreement and one miss added); None when the segmenter counts nothing.
+
+    Examples
+    --------
+    >>> count_agreement([4, 5, 5, 7], [4, 5, 6, 7])
+    0.6667
+    """
+    pairs = [(c, n) for c, n in zip(counts, lengths) if c is not None]
+    if not pairs:
+        return None
+    hits = sum(c == n for c, n in pairs)
+    return round((hits + 1) / (len(pairs) + 2), 4)
+
+
+def count_log_likelihood(
+    counts: Sequence[int | None], lengths: Sequence[int], agreement: float | None
+) -> np.ndarray:
+    """Log-likelihood of each captcha's count of pieces under each length,
+    shape ``(captchas, len(lengths))``: ``agreement`` where the count is the
+    length, the rest shared by the other lengths (zeros where nothing was
+    counted). Added to the length prior, it makes the count the segmenter
+    found as strong a witness as training showed it to be.
+
+    Examples
+    --------
+    >>> np.exp(count_log_likelihood([5, None], [4, 5, 6], 0.8)).round(2).tolist()
+    [[0.1, 0.8, 0.1], [1.0, 1.0, 1.0]]
+    """
+    out = np.zeros((len(counts), len(lengths)))
+    if agreement is None or len(lengths) < 2:
+        return out
+    hit, miss = np.log(agreement), np.log((1 - agreement) / (len(lengths) - 1))
+    for i, c in enumerate(counts):
+        if c is not None:
+            out[i] = np.where(np.asarray(lengths) == c, hit, miss)
+    return out
+
+
 def read_log_score(
     proba: np.ndarray, located: np.ndarray | None, typical: float,
     steps: np.ndarray | None = None,

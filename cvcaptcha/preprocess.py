@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-THRESHOLDS: tuple[str, ...] = ("otsu", "adaptive")
+THRESHOLDS: tuple[str, ...] = ("otsu", "triangle", "adaptive")
 
 
 @functools.lru_cache(maxsize=32)
@@ -33,9 +33,11 @@ def binarize(gray: np.ndarray, method: str = "otsu", block: float = 0.5) -> np.n
     Parameters
     ----------
     gray : ndarray of uint8, shape (H, W)
-    method : {"otsu", "adaptive"}
-        Global Otsu threshold, or a local mean threshold that copes with
-        uneven backgrounds.
+    method : {"otsu", "triangle", "adaptive"}
+        Global Otsu threshold; the triangle threshold (the foot of the paper's
+        peak in the histogram, which keeps pale glyphs that Otsu drops when
+        darker strokes share the image); or a local mean threshold that copes
+        with uneven backgrounds.
     block : float
         Neighbourhood of the adaptive threshold, as a fraction of the height.
 
@@ -51,6 +53,8 @@ def binarize(gray: np.ndarray, method: str = "otsu", block: float = 0.5) -> np.n
     """
     if method == "otsu":
         _, mask = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    elif method == "triangle":
+        _, mask = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_TRIANGLE)
     elif method == "adaptive":
         size = max(3, int(round(gray.shape[0] * block)) | 1)
         mask = cv2.adaptiveThreshold(

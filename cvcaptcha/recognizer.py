@@ -24,6 +24,7 @@ from .fitting import FittingMixin
 from .io import ImageLike, read_image
 from .length import (
     LengthPrior,
+    count_log_likelihood,
     length_features,
     located,
     pitch_steps,
@@ -37,6 +38,7 @@ from .prepare import FRONT_PARAMS, Prepared, prepare_all
 from .preprocess import band_share
 from .reads import Reader
 from .segment import Segmenter, make_segmenter
+from .threshold import AUTO_THRESHOLDS, choose_threshold
 from .windows import CharWindows
 
 #: ``band="auto"`` crops to the text band when the text of the median training
@@ -109,8 +111,12 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         vary from captcha to captcha, come out one size. ``"auto"``: when the
         text of the median training captcha fills less than :data:`BAND_SHARE`
         of its height (``band_`` says what was chosen).
-    threshold : {"otsu", "adaptive"}
-        Binarisation method.
+    threshold : {"auto", "otsu", "triangle", "adaptive"}
+        Binarisation method (:func:`~cvcaptcha.preprocess.binarize`). ``"auto"``
+        (the default): Otsu, unless the triangle threshold's masks show as many
+        blobs as the labels have characters clearly more often in the training
+        captchas (:mod:`~cvcaptcha.threshold`; ``threshold_`` says what was
+        chosen).
     open_frac : float
         Morphological opening size as a fraction of the image height (0: off).
     speck_frac : float
@@ -247,6 +253,13 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         The cleaner the front end uses (``clean``, as chosen).
     band_ : bool
         Whether the front end crops to the text band (``band``, as chosen).
+    threshold_ : str
+        The front end's binarisation (``threshold``, as chosen).
+    count_agreement_ : float or None
+        In a family of several lengths, how often the segmenter's own count of
+        pieces was the label length in training (a witness of each captcha's
+        length, see :func:`~cvcaptcha.length.count_log_likelihood`); None for
+        a segmenter that counts nothing.
     glyph_width_ : float
         In a family of spaced glyphs (median glyph under :data:`~cvcaptcha.fitting.SPACED` of the
         pitch), the glyph width the classifiers' windows are sized by; else 0
@@ -272,7 +285,7 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         height: int = 40,
         clean: str = "auto",
         band: Any = "auto",
-        threshold: str = "otsu",
+        threshold: str = "auto",
         open_frac: float = 0.0,
         speck_frac: float = 0.002,
         line_frac: float = 0.07,
@@ -382,10 +395,12 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
     # -- the fitted stages ----------------------------------------------------
     def front_params(self) -> dict[str, Any]:
         """The parameters the front end (:func:`~cvcaptcha.prepare.prepare`) depends on
-        (``clean`` and ``band`` as chosen in training)."""
+        (``clean``, ``band`` and ``threshold`` as chosen in training)."""
         params = {k: getattr(self, k) for k in FRONT_PARAMS}
         params["clean"] = getattr(self, "clean_", "none") if self.clean == "auto" else self.clean
         params["band"] = getattr(self, "band_", False) if self.band == "auto" else bool(self.band)
+        if self.threshold == "auto":
+            params["threshold"] = getattr(self, "threshold_", AUTO_THRESHOLDS[0])
         return params
 
     def _char_width(self) -> float:
@@ -431,10 +446,12 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         return [locator.table(p.hog) for p in preps]
 
     def _prepare(
-        self, images: Sequence[ImageLike], desc: str, training: bool = False
+        self, images: Sequence[ImageLike], desc: str, training: bool = False,
+        lengths: Sequence[int] | None = None,
     ) -> list[Prepared]:
         """Read and prepare every image, through the ``memory`` cache when set;
-        the ``training`` captchas also choose ``band_``."""
+        the ``training`` captchas also choose ``band_``, and, given their
+        label ``lengths``, ``threshold_``."""
         if self.features != "auto":
             check_features(self.features)
         check_clean(self.clean)
@@ -444,6 +461,12 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
                 bool(np.median([band_share(g) for g in grays]) < BAND_SHARE)
                 if self.band == "auto" else bool(self.band)
             )
+        if lengths is not None:
+            self.threshold_, agreement = (
+                choose_threshold(grays, lengths, self.front_params(), self.random_state)
+                if self.threshold == "auto" else (self.threshold, {})
+            )
+            self._threshold_agreement = agreement  # for fit_summary_
         if self.memory is None:
             return prepare_all(grays, self.front_params())
         from joblib import Memory
@@ -512,8 +535,15 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
                 for i, r in zip(idx, reads)
             ]
 
+        log_prior = prior.log_prior(self._length_features(preps, tables))
+        agreement = getattr(self, "count_agreement_", None)
+        if agreement is not None:  # the segmenter's own count of pieces witnesses too
+            log_prior = log_prior + count_log_likelihood(
+                [self.segmenter_.count(p.mask) for p in preps], prior.lengths, agreement
+            )
+            log_prior -= np.logaddexp.reduce(log_prior, axis=1, keepdims=True)
         best = read_best_lengths(
-            prior, prior.log_prior(self._length_features(preps, tables)), read_at,
+            prior, log_prior, read_at,
             lambda scored: scored[1],
         )
         return [Read(*read, share) for (read, _), share in best]

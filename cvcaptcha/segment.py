@@ -151,6 +151,11 @@ class Segmenter:
         """Cuts and whether the strategy found ``n_chars`` pieces without forcing."""
         raise NotImplementedError
 
+    def count(self, mask: np.ndarray) -> int | None:
+        """How many pieces the strategy's own evidence finds, or None for a
+        strategy that only places the number of characters it is given."""
+        return None
+
     @property
     def recentres(self) -> bool:
         """Whether :meth:`recentre` moves cuts (strategies placing characters as
@@ -267,6 +272,10 @@ class Components(Segmenter):
             else:
                 merged.append([a, b])
         return merged
+
+    def count(self, mask: np.ndarray) -> int | None:
+        """The number of blobs (fragments merged)."""
+        return len(self.blobs(mask))
 
     def cut_status(
         self, mask: np.ndarray, n_chars: int, scorer: Scorer | None = None

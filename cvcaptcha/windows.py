@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from .features import char_crops, compute_features, hog_features, ink_windows, window_features
+from .glyphs import GEOMETRY_WEIGHT, glyph_boxes, glyph_crops, glyph_geometry
 from .prepare import Prepared
 
 
@@ -79,9 +80,12 @@ class CharWindows:
     ----------
     kind : str
         ``"ink"`` (ink levels of a window ``context`` wider than the character
-        on each side, scaled to ``size``), ``"hogmap"`` (the HOG map's window)
-        or a crop feature kind of :data:`cvcaptcha.features.FEATURES` computed
-        on the binary mask's slice widened by ``context``.
+        on each side, scaled to ``size``), ``"inkhog"`` (those and their HOG),
+        ``"glyph"`` (each cut's ink trimmed to its box and scaled to fill
+        ``size``, its HOG and its box's geometry: :mod:`cvcaptcha.glyphs`),
+        ``"hogmap"`` (the HOG map's window) or a crop feature kind of
+        :data:`cvcaptcha.features.FEATURES` computed on the binary mask's
+        slice widened by ``context``.
     char_width : float
         Learned character width (pixels at working height).
     context : float
@@ -119,6 +123,12 @@ class CharWindows:
                 self.hog_block,
             )
             return np.hstack([ink, hog])
+        if self.kind == "glyph":
+            boxes = glyph_boxes(prep.mask, cuts)
+            crops = glyph_crops(prep.ink, boxes, self.size)
+            hog = hog_features(crops, self.hog_orientations, self.hog_cell, self.hog_block)
+            geometry = GEOMETRY_WEIGHT * glyph_geometry(boxes)
+            return np.hstack([crops.reshape(len(crops), -1), hog, geometry])
         margin = int(round(self.context * self.char_width))
         if margin:
             cuts = np.clip(cuts + np.array([-margin, margin]), 0, prep.mask.shape[1])

@@ -97,13 +97,17 @@ def test_choose_recipe_picks_the_input_with_the_chosen_segmenter_reusing_its_tri
     make_trial = _stand_in(labels, reads, calls)
     segmenter, features, clean, summary = choose_recipe(labels, make_trial, 0, "auto", "auto")
     assert (segmenter, features, clean) == ("components", "inkhog", "none")
-    assert calls == [  # ink with each segmenter, then only inkhog: ink's trial is reused
+    assert calls == [  # ink with each segmenter, then inkhog and (after components) glyph
         {"features": "ink", "segmenter": "window"},
         {"features": "ink", "segmenter": "components"},
         {"segmenter": "components", "features": "inkhog"},
+        {"segmenter": "components", "features": "glyph"},
     ]
-    assert list(summary["auto_features_char_accuracy"]) == list(AUTO_FEATURES)
+    assert list(summary["auto_features_char_accuracy"]) == [*AUTO_FEATURES, "glyph"]
     assert summary["auto_features_char_accuracy"]["inkhog"] == 1.0
+    calls.clear()
+    assert choose_recipe(labels, make_trial, 0, "window", "auto")[1] == "ink"
+    assert [c["features"] for c in calls] == ["ink", "inkhog"]  # no glyph crops after window
     calls.clear()
     assert choose_recipe(labels, make_trial, 0, "window", "ink")[:3] == ("window", "ink", "none")
     assert calls == []  # nothing to choose, nothing tried

@@ -62,6 +62,11 @@ def test_evaluate_says_what_auto_chose_and_the_trial_scores(
     out = capsys.readouterr().out
     assert f"{result['segmenter']} (chosen by auto)" in out and "segmenter trials" in out
     assert f"{result['features']} (chosen by auto)" in out and "reader input trials" in out
+    assert result["threshold"] == model.threshold_ == model.fit_summary_["threshold"]
+    assert result["threshold_agreement"] == model.fit_summary_["auto_threshold_agreement"]
+    row = next(line for line in out.splitlines() if line.startswith("threshold "))
+    assert row.split() == ["threshold", result["threshold"], "(chosen", "by", "auto)"]
+    assert "threshold trials" in out
 
 
 def test_train_with_unlabelled_captchas_self_trains(
@@ -142,7 +147,7 @@ def test_train_says_what_the_recipe_uses(
 ) -> None:
     assert main(["train", str(synth_dir), "-o", str(tmp_path / "m"), "--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert "segmenter equal, reader input ink, cleaner none)" in out  # the FAST recipe
+    assert "segmenter equal, reader input ink, cleaner none, threshold otsu)" in out
 
 
 def test_train_refuses_to_overwrite_and_failed_train_keeps_model(

@@ -11,6 +11,8 @@ from cvcaptcha.length import (
     LengthPrior,
     allowed_lengths,
     choose_length,
+    count_agreement,
+    count_log_likelihood,
     length_features,
     parse_lengths,
     read_best_lengths,
@@ -99,3 +101,21 @@ def test_read_best_lengths_reads_each_candidate_once_per_batch_and_keeps_the_bes
     assert [read for read, _ in best] == [(0, 3), (1, 5), (2, 5)]
     assert sorted(n for _, n in calls) == sorted({n for _, n in calls})  # one call a length
     assert all(0.5 < share <= 1 for _, share in best)
+
+
+def test_count_agreement_is_the_smoothed_share_of_counts_equal_to_the_length() -> None:
+    assert count_agreement([None, None], [4, 5]) is None  # a segmenter that counts nothing
+    assert count_agreement([4, 5, 6, 6], [4, 5, 6, 7]) == round(4 / 6, 4)
+    assert count_agreement([9] * 8, [4] * 8) == 0.1  # never right: a weak witness
+
+
+def test_count_log_likelihood_favours_the_counted_length_as_much_as_training_showed() -> None:
+    lengths = (4, 5, 6)
+    strong = np.exp(count_log_likelihood([5, 9, None], lengths, 0.9))
+    assert strong[0].tolist() == pytest.approx([0.05, 0.9, 0.05])
+    assert strong[1].tolist() == pytest.approx([0.05] * 3)  # a count no length has: no help
+    assert strong[2].tolist() == [1.0, 1.0, 1.0]  # nothing counted
+    weak = np.exp(count_log_likelihood([5], lengths, 0.4))
+    assert weak[0, 1] / weak[0, 0] < strong[0, 1] / strong[0, 0]
+    assert not count_log_likelihood([5], lengths, None).any()
+    assert not count_log_likelihood([5], (5,), 0.9).any()  # one length: nothing to weigh

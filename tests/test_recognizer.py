@@ -11,9 +11,10 @@ from sklearn.base import clone
 
 from cvcaptcha import CaptchaRecognizer, Prediction, auto, load_dataset, load_model, save_model
 from cvcaptcha import clean as cleaners
-from cvcaptcha.auto import AUTO_CLEANERS, AUTO_FEATURES, AUTO_SEGMENTERS
+from cvcaptcha.auto import AUTO_CLEANERS, AUTO_FEATURES, AUTO_SEGMENTERS, CROP_FEATURES
 from cvcaptcha.errors import ConfigError, LabelError
 from cvcaptcha.evaluation import evaluate
+from cvcaptcha.length import count_agreement
 from cvcaptcha.locate import locate
 from cvcaptcha.segment import segmenter_name
 
@@ -183,9 +184,10 @@ def test_auto_segmenter_keeps_the_default_unless_another_reads_clearly_more(
     assert rec.get_params()["segmenter"] == "auto"  # the parameter is left as given
     # then the reader's input, with the chosen segmenter; its first trial is the one above
     inputs = summary["auto_features_char_accuracy"]
-    assert list(inputs) == list(AUTO_FEATURES)
+    tried = [*AUTO_FEATURES, *CROP_FEATURES.get(summary["segmenter"], ())]
+    assert list(inputs) == tried
     assert inputs[AUTO_FEATURES[0]] == chars[summary["segmenter"]]
-    assert rec.features_ == summary["features"] in AUTO_FEATURES
+    assert rec.features_ == summary["features"] in tried
     assert summary["features"] == AUTO_FEATURES[0] or (
         inputs[summary["features"]] > inputs[AUTO_FEATURES[0]]
     )
@@ -295,6 +297,25 @@ def test_a_family_of_several_lengths_reads_each_captchas_length(
     mixed_model.check_labels(["abc", "abcde"])
     with pytest.raises(LabelError, match="reads 3, 4, 5"):
         mixed_model.check_labels(["abcdef"])
+
+
+def test_the_count_components_find_witnesses_each_captchas_length(
+    mixed_model: CaptchaRecognizer, mixed_dir: Path, mixed_test_dir: Path
+) -> None:
+    assert mixed_model.count_agreement_ is None  # the window strategy counts nothing
+    data, test = load_dataset(mixed_dir), load_dataset(mixed_test_dir)
+    rec = CaptchaRecognizer(segmenter="components", features="ink", clean="none", augment=0,
+                            classifier="logistic").fit(data.images, data.labels)
+    counts = [rec.segmenter_.count(p.mask) for p in rec._prepare(data.images, "")]
+    assert rec.count_agreement_ == count_agreement(counts, [len(t) for t in data.labels])
+    assert 0 < rec.count_agreement_ < 1
+
+    def right_length() -> float:
+        return np.mean([len(p) == len(t) for p, t in zip(rec.predict(test.images), test.labels)])
+
+    with_count = right_length()
+    rec.count_agreement_ = None  # the prior and the reads alone
+    assert with_count >= right_length()
 
 
 def test_lengths_parameter_lets_a_model_read_lengths_training_did_not_show(
