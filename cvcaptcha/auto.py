@@ -32,10 +32,13 @@ AUTO_SEGMENTERS: tuple[str, ...] = ("window", "components")
 #: gradients help where glyphs are faint, warped or crossed by darker noise,
 #: and cost a little where ink levels alone read well.
 AUTO_FEATURES: tuple[str, ...] = ("ink", "inkhog")
-#: Reader inputs tried too after a segmenter that cuts each glyph out whole:
-#: the glyph trimmed to its ink and scaled to fill the reader's input, for
-#: families whose captchas each pick their own glyph size and spacing.
-CROP_FEATURES: dict[str, tuple[str, ...]] = {"components": ("glyph",)}
+#: Segmenters that cut each glyph out whole, as the ink blobs it is drawn in.
+#: After one, the reader's input may also be the glyph trimmed to its ink and
+#: scaled to fill the input (:data:`BLOB_FEATURES`, for families whose
+#: captchas each pick their own glyph size and spacing), and the cleaner
+#: whose blobs number the labels' characters best leads the cleaner trials.
+BLOB_SEGMENTERS: tuple[str, ...] = ("components",)
+BLOB_FEATURES: tuple[str, ...] = ("glyph",)
 #: Cleaners ``clean="auto"`` chooses from, the first (none) winning ties.
 AUTO_CLEANERS: tuple[str, ...] = ("none", "thin", "lines", "join")
 #: Most training and validation captchas the choice uses: a candidate trained on
@@ -136,7 +139,7 @@ def choose_recipe(
     labels: Sequence[str], make_trial: Callable[..., Trial], random_state: int,
     segmenter: str, features: str, clean: str = "none",
     progress: Callable[[Sequence[str], str], Iterable[str]] = lambda names, what: iter(names),
-    applies: Callable[[str], bool] = lambda name: True,
+    applies: Callable[[str], bool] = lambda name: True, clean_lead: str = AUTO_CLEANERS[0],
 ) -> tuple[str, str, str, dict[str, Any]]:
     """Resolve ``segmenter="auto"``, then ``features="auto"`` with the chosen
     segmenter, then ``clean="auto"`` with both; returns the three choices and
@@ -148,7 +151,9 @@ def choose_recipe(
     none), so each stage's first trial is the previous stage's own.
     ``progress(names, what)`` wraps each stage's candidates; a cleaner is
     tried only where ``applies(name)`` (one that leaves the captchas as they
-    are would read as the first).
+    are would read as the first). After one of the :data:`BLOB_SEGMENTERS`,
+    ``clean_lead`` is the cleaner the others must read clearly better than
+    (see :func:`cvcaptcha.counts.choose_front`); otherwise none is.
     """
     summary: dict[str, Any] = {}
     first = AUTO_FEATURES[0] if features == "auto" else features
@@ -165,7 +170,7 @@ def choose_recipe(
     if features == "auto":
         inputs = auto_scores(
             labels, make_trial("features", segmenter=segmenter), random_state,
-            AUTO_FEATURES + CROP_FEATURES.get(segmenter, ()),
+            AUTO_FEATURES + (BLOB_FEATURES if segmenter in BLOB_SEGMENTERS else ()),
             progress=lambda names: progress(names, "reader input"), known=known,
         )
         features = best(inputs)
@@ -174,9 +179,12 @@ def choose_recipe(
         known = {features: inputs[features]}
     if clean == "auto":
         own = known.get(features)
+        lead = clean_lead if segmenter in BLOB_SEGMENTERS else AUTO_CLEANERS[0]
         cleaners = auto_scores(
             labels, make_trial("clean", segmenter=segmenter, features=features), random_state,
-            [c for i, c in enumerate(AUTO_CLEANERS) if i == 0 or applies(c)],
+            [lead] + [
+                c for i, c in enumerate(AUTO_CLEANERS) if c != lead and (i == 0 or applies(c))
+            ],
             progress=lambda names: progress(names, "cleaner"),
             known={AUTO_CLEANERS[0]: own} if own is not None else {},
         )

@@ -90,6 +90,7 @@ class FittingMixin:
             labels, lambda param, **fixed: self._trial(preps, labels, param, images, **fixed),
             self.random_state, self.segmenter, self.features, self.clean,
             progress=lambda names, what: self._progress(names, f"choose {what}"),
+            clean_lead=self._counts["clean_lead"],
             applies=lambda name: changes_enough(images, name, self.random_state),
         )
         if clean != self.clean_:
@@ -107,8 +108,8 @@ class FittingMixin:
             "features": features,
             "clean": clean,
             "threshold": self.threshold_,
-            **({"auto_threshold_agreement": self._threshold_agreement}
-               if self._threshold_agreement else {}),
+            **{f"auto_{key}": self._counts[key] for key in ("threshold_agreement",
+               "clean_agreement") if key in self._counts},
             **summary,
             "align_rounds": rounds,
             "fit_seconds": round(time.perf_counter() - start, 3),

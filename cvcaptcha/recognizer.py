@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
 from .clean import check_clean
+from .counts import AUTO_THRESHOLDS, choose_front
 from .errors import ConfigError, LabelError
 from .features import check_features
 from .fitting import FittingMixin
@@ -38,7 +39,6 @@ from .prepare import FRONT_PARAMS, Prepared, prepare_all
 from .preprocess import band_share
 from .reads import Reader
 from .segment import Segmenter, make_segmenter
-from .threshold import AUTO_THRESHOLDS, choose_threshold
 from .windows import CharWindows
 
 #: ``band="auto"`` crops to the text band when the text of the median training
@@ -115,7 +115,7 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         Binarisation method (:func:`~cvcaptcha.preprocess.binarize`). ``"auto"``
         (the default): Otsu, unless the triangle threshold's masks show as many
         blobs as the labels have characters clearly more often in the training
-        captchas (:mod:`~cvcaptcha.threshold`; ``threshold_`` says what was
+        captchas (:mod:`~cvcaptcha.counts`; ``threshold_`` says what was
         chosen).
     open_frac : float
         Morphological opening size as a fraction of the image height (0: off).
@@ -461,12 +461,12 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
                 bool(np.median([band_share(g) for g in grays]) < BAND_SHARE)
                 if self.band == "auto" else bool(self.band)
             )
-        if lengths is not None:
-            self.threshold_, agreement = (
-                choose_threshold(grays, lengths, self.front_params(), self.random_state)
-                if self.threshold == "auto" else (self.threshold, {})
+        if lengths is not None:  # for fit: what the blob counts say (also in fit_summary_)
+            self._counts = choose_front(
+                grays, lengths, self.front_params(), self.random_state, self.threshold,
+                self.clean,
             )
-            self._threshold_agreement = agreement  # for fit_summary_
+            self.threshold_ = self._counts["threshold"]
         if self.memory is None:
             return prepare_all(grays, self.front_params())
         from joblib import Memory

@@ -20,8 +20,13 @@ def kaggle_path() -> Path | None:
     """The Kaggle v2 folder from ``CVCAPTCHA_DATA`` or ``../shared`` beside the repo, if present."""
     env = os.environ.get("CVCAPTCHA_DATA")
     candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2] / "shared/datasets/kaggle-captcha-v2")
+    candidates.append(shared_path("kaggle-captcha-v2"))
     return next((p for p in candidates if p.is_dir()), None)
+
+
+def shared_path(name: str) -> Path:
+    """Where the shared dataset ``name`` lies when ``../shared`` is beside the repo."""
+    return Path(__file__).resolve().parents[2] / "shared/datasets" / name
 
 
 def load_benchmark(name: str) -> ModuleType:

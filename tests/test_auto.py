@@ -135,3 +135,21 @@ def test_choose_recipe_tries_the_cleaners_last_reusing_the_uncleaned_trial() -> 
                                 applies=lambda name: name != "lines")
     assert [c.get("clean") for c in calls] == [None, None, "thin", "join"]  # segmenter's reused
     assert list(summary["auto_clean_char_accuracy"]) == ["none", "thin", "join"]  # no lines
+
+
+def test_after_a_blob_segmenter_the_lead_cleaner_stays_unless_another_reads_clearly_more() -> None:
+    labels = [f"{i:04d}" for i in range(40)]
+    calls: list[dict] = []
+    # every cleaner reads a third of the captchas: none beats the lead
+    make_trial = _stand_in(labels, lambda r, k: k % 3 == 0, calls)
+    found = choose_recipe(labels, make_trial, 0, "components", "ink", "auto", clean_lead="thin")
+    assert found[2] == "thin"
+    assert [c["clean"] for c in calls] == ["thin", "none", "lines", "join"]
+    assert list(found[3]["auto_clean_char_accuracy"])[0] == "thin"
+    calls.clear()  # after a segmenter that cuts no blobs the lead is none, as without counts
+    found = choose_recipe(labels, make_trial, 0, "window", "ink", "auto", clean_lead="thin")
+    assert found[2] == "none" and calls[0]["clean"] == "none"
+    calls.clear()  # a lead that reads clearly worse than none is replaced
+    make_trial = _stand_in(labels, lambda r, k: r["clean"] != "thin" or k % 3 == 0, calls)
+    found = choose_recipe(labels, make_trial, 0, "components", "ink", "auto", clean_lead="thin")
+    assert found[2] == "none"

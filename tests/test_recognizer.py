@@ -11,7 +11,13 @@ from sklearn.base import clone
 
 from cvcaptcha import CaptchaRecognizer, Prediction, auto, load_dataset, load_model, save_model
 from cvcaptcha import clean as cleaners
-from cvcaptcha.auto import AUTO_CLEANERS, AUTO_FEATURES, AUTO_SEGMENTERS, CROP_FEATURES
+from cvcaptcha.auto import (
+    AUTO_CLEANERS,
+    AUTO_FEATURES,
+    AUTO_SEGMENTERS,
+    BLOB_FEATURES,
+    BLOB_SEGMENTERS,
+)
 from cvcaptcha.errors import ConfigError, LabelError
 from cvcaptcha.evaluation import evaluate
 from cvcaptcha.length import count_agreement
@@ -184,7 +190,7 @@ def test_auto_segmenter_keeps_the_default_unless_another_reads_clearly_more(
     assert rec.get_params()["segmenter"] == "auto"  # the parameter is left as given
     # then the reader's input, with the chosen segmenter; its first trial is the one above
     inputs = summary["auto_features_char_accuracy"]
-    tried = [*AUTO_FEATURES, *CROP_FEATURES.get(summary["segmenter"], ())]
+    tried = [*AUTO_FEATURES, *(BLOB_FEATURES if summary["segmenter"] in BLOB_SEGMENTERS else ())]
     assert list(inputs) == tried
     assert inputs[AUTO_FEATURES[0]] == chars[summary["segmenter"]]
     assert rec.features_ == summary["features"] in tried

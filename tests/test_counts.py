@@ -1,11 +1,15 @@
-"""The front end's threshold chosen from how many blobs the labels ask for."""
+"""The front end's threshold and lead cleaner chosen from how many blobs the labels ask for."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from cvcaptcha import CaptchaRecognizer
-from cvcaptcha.threshold import AUTO_THRESHOLDS, choose_threshold, count_agreement_scores
+from cvcaptcha import CaptchaRecognizer, load_dataset
+from cvcaptcha.counts import AUTO_THRESHOLDS, choose_front, count_agreement_scores
+from cvcaptcha.io import read_image
+
+from .conftest import shared_path
 
 PARAMS = dict(height=40, clean="none", band=False, open_frac=0.0, speck_frac=0.002,
               line_frac=0.07, hog_orientations=9, hog_cell=4, hog_block=2)
@@ -32,14 +36,31 @@ def test_the_triangle_threshold_wins_where_otsu_loses_pale_glyphs() -> None:
     images, lengths = _captchas(pale=True)
     scores = count_agreement_scores(images, lengths, PARAMS)
     assert scores["triangle"]["agreement"] > scores["otsu"]["agreement"]
-    chosen, agreement = choose_threshold(images, lengths, PARAMS)
-    assert chosen == "triangle" and set(agreement) == set(AUTO_THRESHOLDS)
+    chosen = choose_front(images, lengths, PARAMS, clean="none")
+    assert chosen["threshold"] == "triangle"
+    assert set(chosen["threshold_agreement"]) == set(AUTO_THRESHOLDS)
+    assert chosen["clean_lead"] == "none" and "clean_agreement" not in chosen
 
 
 def test_otsu_stays_where_both_count_alike() -> None:
     images, lengths = _captchas(pale=False)
-    chosen, agreement = choose_threshold(images, lengths, PARAMS)
-    assert chosen == "otsu" and agreement["otsu"] == agreement["triangle"] == 1.0
+    chosen = choose_front(images, lengths, PARAMS)
+    assert chosen["threshold"] == "otsu"
+    assert chosen["threshold_agreement"] == {"otsu": 1.0, "triangle": 1.0}
+    assert chosen["clean_lead"] == "none"  # no cleaner counts better than none
+
+
+@pytest.mark.skipif(not shared_path("generic-varlen").is_dir(), reason="needs ../shared")
+def test_a_family_of_pale_glyphs_and_thin_scratches_takes_triangle_and_thin() -> None:
+    """generic-varlen's coloured glyphs (some pale) crossed by hairlines: Otsu loses the pale
+    glyphs, and the hairlines join glyphs until a thin-stroke cleaner takes them out."""
+    data = load_dataset(shared_path("generic-varlen"))
+    params = dict(PARAMS, band=True)
+    grays = [read_image(img) for img in data.images[:300]]
+    chosen = choose_front(grays, [len(t) for t in data.labels[:300]], params)
+    agree = chosen["clean_agreement"]
+    assert chosen["threshold"] == "triangle" and chosen["clean_lead"] == "thin"
+    assert agree["thin"] > agree["none"] == chosen["threshold_agreement"]["triangle"]
 
 
 def test_the_recognizer_records_and_uses_the_chosen_threshold() -> None:
