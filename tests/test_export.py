@@ -28,14 +28,16 @@ from cvcaptcha.export import (  # noqa: E402
 
 #: Recognizers exported in the agreement tests, on cheap segmentation: the
 #: CappedPCA + temperature-calibrated SVM reader, the same with sigmoid
-#: calibration, logistic, a tiny XGBoost and a small TinyMLP (the default's kind).
+#: calibration, logistic (on glyph crops), a tiny XGBoost and a small TinyMLP (the default's kind).
 READERS = {
     "svm": {"segmenter": "equal", "augment": 1, "classifier": "svm"},
     "svm-sigmoid": {
         "segmenter": "equal", "augment": 1, "classifier": "svm",
         "classifier__svm__method": "sigmoid",
     },
-    "logistic": {"segmenter": "equal", "classifier": "logistic"},
+    "logistic": {  # reading glyph crops: the sidecar's recipe rebuilds them
+        "segmenter": "components", "features": "glyph", "clean": "none", "classifier": "logistic",
+    },
     "tinymlp": {  # reading ink and HOG: the wider input exports alike
         "segmenter": "equal", "features": "inkhog", "classifier": "tinymlp",
         "classifier__hidden": 32,
