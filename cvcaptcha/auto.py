@@ -40,7 +40,7 @@ AUTO_FEATURES: tuple[str, ...] = ("ink", "inkhog")
 BLOB_SEGMENTERS: tuple[str, ...] = ("components",)
 BLOB_FEATURES: tuple[str, ...] = ("glyph",)
 #: Cleaners ``clean="auto"`` chooses from, the first (none) winning ties.
-AUTO_CLEANERS: tuple[str, ...] = ("none", "thin", "lines", "join")
+AUTO_CLEANERS: tuple[str, ...] = ("none", "thin", "lines", "join", "thick")
 #: Most training and validation captchas the choice uses: a candidate trained on
 #: too few captchas is judged on how it reads from few labels, not from all
 #: of them (figures: ``docs/benchmarks.md``, "Trial size").

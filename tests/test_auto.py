@@ -128,13 +128,14 @@ def test_choose_recipe_tries_the_cleaners_last_reusing_the_uncleaned_trial() -> 
         {"segmenter": "window", "features": "ink", "clean": "thin"},
         {"segmenter": "window", "features": "ink", "clean": "lines"},
         {"segmenter": "window", "features": "ink", "clean": "join"},
+        {"segmenter": "window", "features": "ink", "clean": "thick"},
     ]
     assert list(summary["auto_clean_char_accuracy"]) == list(AUTO_CLEANERS)
     calls.clear()
     *_, summary = choose_recipe(labels, make_trial, 0, "auto", "ink", "auto",
                                 applies=lambda name: name != "lines")
-    assert [c.get("clean") for c in calls] == [None, None, "thin", "join"]  # segmenter's reused
-    assert list(summary["auto_clean_char_accuracy"]) == ["none", "thin", "join"]  # no lines
+    assert [c.get("clean") for c in calls] == [None, None, "thin", "join", "thick"]
+    assert list(summary["auto_clean_char_accuracy"]) == ["none", "thin", "join", "thick"]
 
 
 def test_after_a_blob_segmenter_the_lead_cleaner_stays_unless_another_reads_clearly_more() -> None:
@@ -144,7 +145,7 @@ def test_after_a_blob_segmenter_the_lead_cleaner_stays_unless_another_reads_clea
     make_trial = _stand_in(labels, lambda r, k: k % 3 == 0, calls)
     found = choose_recipe(labels, make_trial, 0, "components", "ink", "auto", clean_lead="thin")
     assert found[2] == "thin"
-    assert [c["clean"] for c in calls] == ["thin", "none", "lines", "join"]
+    assert [c["clean"] for c in calls] == ["thin", "none", "lines", "join", "thick"]
     assert list(found[3]["auto_clean_char_accuracy"])[0] == "thin"
     calls.clear()  # after a segmenter that cuts no blobs the lead is none, as without counts
     found = choose_recipe(labels, make_trial, 0, "window", "ink", "auto", clean_lead="thin")

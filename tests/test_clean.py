@@ -11,11 +11,13 @@ from cvcaptcha.clean import (
     changes_enough,
     check_clean,
     clean_image,
+    close_thick,
     close_thin,
     dotted,
     erase_lines,
     join_dots,
     straight_lines,
+    stroke_width,
 )
 from cvcaptcha.errors import ConfigError
 
@@ -99,3 +101,18 @@ def test_join_dots_makes_dotted_strokes_solid_and_only_dotted_images_ask_for_it(
         assert out[7:25, x].max() < 128  # the stem is one stroke now
     assert not dotted(_glyph_page())  # solid glyphs: nothing to join
     assert changes_enough([page] * 10, "join") and not changes_enough([_glyph_page()] * 10, "join")
+
+
+def test_close_thick_is_tried_only_where_most_strokes_are_thick_enough_to_keep() -> None:
+    thick = np.full((40, 120), 255, np.uint8)
+    for x in (10, 50, 90):  # glyph stems 7 pixels wide, a short 2-pixel scratch between two
+        thick[6:34, x:x + 7] = 50
+    thick[18:20, 25:45] = 0
+    out = close_thick(thick)
+    assert out[18:20, 30:45].min() == 255  # the noise line between stems: paper
+    assert out[10:30, 12:15].max() == 50  # the stems: kept
+    thin = _glyph_page()  # 4-pixel strokes: a 3x3 closing would eat them
+    assert 6 <= stroke_width(thick) <= 8 and stroke_width(thin) < 4.5
+    assert changes_enough([thick] * 12 + [thin] * 8, "thick")
+    assert not changes_enough([thick] * 8 + [thin] * 12, "thick")  # most, not a tenth
+    assert not changes_enough([np.full((30, 90), 255, np.uint8)] * 5, "thick")  # no ink
