@@ -152,8 +152,9 @@ def choose_recipe(
     ``progress(names, what)`` wraps each stage's candidates; a cleaner is
     tried only where ``applies(name)`` (one that leaves the captchas as they
     are would read as the first). After one of the :data:`BLOB_SEGMENTERS`,
-    ``clean_lead`` is the cleaner the others must read clearly better than
-    (see :func:`cvcaptcha.counts.choose_front`); otherwise none is.
+    ``clean_lead`` (when it applies) is the cleaner the others must read
+    clearly better than (see :func:`cvcaptcha.counts.choose_front`);
+    otherwise none is.
     """
     summary: dict[str, Any] = {}
     first = AUTO_FEATURES[0] if features == "auto" else features
@@ -179,7 +180,9 @@ def choose_recipe(
         known = {features: inputs[features]}
     if clean == "auto":
         own = known.get(features)
-        lead = clean_lead if segmenter in BLOB_SEGMENTERS else AUTO_CLEANERS[0]
+        lead = AUTO_CLEANERS[0]
+        if segmenter in BLOB_SEGMENTERS and clean_lead != lead and applies(clean_lead):
+            lead = clean_lead
         cleaners = auto_scores(
             labels, make_trial("clean", segmenter=segmenter, features=features), random_state,
             [lead] + [

@@ -150,6 +150,10 @@ def test_after_a_blob_segmenter_the_lead_cleaner_stays_unless_another_reads_clea
     calls.clear()  # after a segmenter that cuts no blobs the lead is none, as without counts
     found = choose_recipe(labels, make_trial, 0, "window", "ink", "auto", clean_lead="thin")
     assert found[2] == "none" and calls[0]["clean"] == "none"
+    calls.clear()  # a lead the family gives no work is no lead
+    found = choose_recipe(labels, make_trial, 0, "components", "ink", "auto", clean_lead="thin",
+                          applies=lambda name: name != "thin")
+    assert found[2] == "none" and [c["clean"] for c in calls] == ["none", "lines", "join", "thick"]
     calls.clear()  # a lead that reads clearly worse than none is replaced
     make_trial = _stand_in(labels, lambda r, k: r["clean"] != "thin" or k % 3 == 0, calls)
     found = choose_recipe(labels, make_trial, 0, "components", "ink", "auto", clean_lead="thin")
