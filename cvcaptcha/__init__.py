@@ -7,7 +7,8 @@ __version__ = "0.1.0"
 from .evaluation import evaluate  # noqa: E402
 from .io import load_dataset, read_image  # noqa: E402
 from .persist import load_model, save_model  # noqa: E402
-from .recognizer import CaptchaRecognizer, Prediction  # noqa: E402
+from .prediction import Prediction  # noqa: E402
+from .recognizer import CaptchaRecognizer  # noqa: E402
 
 __all__ = [
     "CaptchaRecognizer",

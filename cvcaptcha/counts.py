@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .auto import AUTO_CLEANERS, best
-from .prepare import prepare
+from .prepare import prepare_mask
 from .segment import Components
 
 #: Thresholds ``threshold="auto"`` chooses from, the first winning ties.
@@ -58,7 +58,7 @@ def count_agreement_scores(
     for name in candidates:
         p = dict(params, **{param: name})
         per = np.array([
-            float(counter.count(prepare(g, p).mask) == n) for g, n in zip(grays, lengths)
+            float(counter.count(prepare_mask(g, p)) == n) for g, n in zip(grays, lengths)
         ])
         scores[name] = {"per_captcha": per, "agreement": float(per.mean()) if len(per) else 0.0}
     return scores

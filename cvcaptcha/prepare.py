@@ -84,6 +84,19 @@ def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
     >>> p.mask.shape, p.original_shape
     ((40, 160), (50, 200))
     """
+    gray, scale, mask = _front(image, params)
+    return _with_hog(mask, scale, ink_levels(gray), params)
+
+
+def prepare_mask(image: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+    """The mask :func:`prepare` makes of ``image``, without its ink levels and
+    HOG map: for choices that look only at the ink blobs."""
+    return _front(image, params)[2]
+
+
+def _front(image: np.ndarray, params: dict[str, Any]) -> tuple[np.ndarray, float, np.ndarray]:
+    """Frame out, clean, crop to the band, resize, binarise: the working grey
+    image, its scale and its mask."""
     image = clean_image(remove_frame(image), params.get("clean", "none"))
     if params.get("band"):  # the text's strip of rows, made to fill the height
         image = crop_band(image)
@@ -91,7 +104,7 @@ def prepare(image: np.ndarray, params: dict[str, Any]) -> Prepared:
     mask = preprocess(
         gray, params["threshold"], params["open_frac"], params["speck_frac"], params["line_frac"]
     )
-    return _with_hog(mask, scale, ink_levels(gray), params)
+    return gray, scale, mask
 
 
 def _with_hog(mask: np.ndarray, scale: float, ink: np.ndarray, params: dict[str, Any]) -> Prepared:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -35,6 +34,7 @@ from .length import (
 from .locate import locate
 from .locator import Locator
 from .models import make_classifier
+from .prediction import Prediction, Read
 from .prepare import FRONT_PARAMS, Prepared, prepare_all
 from .preprocess import band_share
 from .reads import Reader
@@ -44,37 +44,6 @@ from .windows import CharWindows
 #: ``band="auto"`` crops to the text band when the text of the median training
 #: captcha fills less than this share of its height.
 BAND_SHARE: float = 0.5
-
-
-@dataclass
-class Prediction:
-    """What the recognizer read in one captcha.
-
-    ``confidence`` is the product of the per-character probabilities (and,
-    in a family of several lengths, of ``length_confidence``): the model's
-    probability that the whole text is right.
-    """
-
-    text: str
-    confidence: float
-    char_confidences: list[float]
-    cuts: np.ndarray = field(repr=False)
-    #: In a family of several lengths, the share of the chosen length among
-    #: the lengths read (see :func:`~cvcaptcha.length.choose_length`), a factor
-    #: of ``confidence``; 1 in a family of one length.
-    length_confidence: float = 1.0
-
-
-class Read(NamedTuple):
-    """One captcha's read, at working scale: its cuts, the class
-    probabilities of each character, the exact-count status (see
-    :meth:`~cvcaptcha.segment.Segmenter.cut_status`) and the share of its
-    length among the lengths read (1 in a family of one length)."""
-
-    cuts: np.ndarray
-    proba: np.ndarray
-    status: bool | None
-    length_share: float
 
 
 class CaptchaRecognizer(FittingMixin, BaseEstimator):
