@@ -39,8 +39,9 @@ AUTO_FEATURES: tuple[str, ...] = ("ink", "inkhog")
 #: whose blobs number the labels' characters best leads the cleaner trials.
 BLOB_SEGMENTERS: tuple[str, ...] = ("components",)
 BLOB_FEATURES: tuple[str, ...] = ("glyph",)
-#: Cleaners ``clean="auto"`` chooses from, the first (none) winning ties.
-AUTO_CLEANERS: tuple[str, ...] = ("none", "thin", "lines", "join", "thick")
+#: Cleaners ``clean="auto"`` chooses from, the first (none) winning ties; a
+#: thick line across dotted glyphs wants both its cleaners in turn.
+AUTO_CLEANERS: tuple[str, ...] = ("none", "thin", "lines", "join", "thick", "bands+join", "bands")
 #: Most training and validation captchas the choice uses: a candidate trained on
 #: too few captchas is judged on how it reads from few labels, not from all
 #: of them (figures: ``docs/benchmarks.md``, "Trial size").

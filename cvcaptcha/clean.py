@@ -28,6 +28,9 @@ CHANGED_SHARE: float = 0.1
 #: An image is drawn in dots when at least this share of its dark ink lies in
 #: specks (components under a tenth of the height square): :func:`dotted`.
 DOTTED: float = 0.15
+#: Thinnest band :func:`thick_bands` looks for, in pixels: thinner lines
+#: across the text are :func:`erase_lines`'s.
+MIN_BAND: int = 7
 
 
 def no_clean(gray: np.ndarray) -> np.ndarray:
@@ -181,6 +184,70 @@ def join_dots(gray: np.ndarray, size: int = 3) -> np.ndarray:
     return cv2.dilate(cv2.erode(gray, kernel), kernel)  # odd size: centred, no shift
 
 
+def thick_bands(gray: np.ndarray) -> np.ndarray:
+    """Mask of the image's dark strokes much thicker than its typical stroke:
+    what survives an opening of its ink mask by a disc wider than twice that
+    stroke and at least :data:`MIN_BAND` (a thick wavy line across hollow or
+    dotted glyphs), grown by a pixel
+    to take its soft edge too. Empty where no stroke stands out.
+
+    Examples
+    --------
+    >>> img = np.full((40, 120), 255, np.uint8)
+    >>> img[18:28, :] = 0               # a 10-pixel band
+    >>> img[5:35:3, 20:100:3] = 0       # glyphs in dots
+    >>> bands = thick_bands(img)
+    >>> bool(bands[22, 60]), bool(bands[8, 20])
+    (True, False)
+    """
+    mask = binarize(gray)
+    if not mask.any():
+        return np.zeros_like(mask)
+    depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    size = max(2 * int(np.ceil(np.median(depth[mask > 0]))) + 3, MIN_BAND)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    core = cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc)
+    return cv2.dilate(core, np.ones((3, 3), np.uint8))
+
+
+def erase_bands(gray: np.ndarray) -> np.ndarray:
+    """Strokes far thicker than the image's typical stroke (:func:`thick_bands`)
+    painted as paper: a thick line drawn across thin or dotted glyphs goes,
+    leaving the glyphs cut where it crossed them.
+
+    Examples
+    --------
+    >>> img = np.full((40, 120), 255, np.uint8)
+    >>> img[18:28, :] = 0; img[5:35:3, 20:100:3] = 0
+    >>> out = erase_bands(img)
+    >>> int(out[22, 10]), int(out[8, 20])
+    (255, 0)
+    """
+    bands = thick_bands(gray)
+    if not bands.any():
+        return gray
+    out = gray.copy()
+    out[bands > 0] = int(np.percentile(gray, 90))
+    return out
+
+
+def banded(gray: np.ndarray, span: float = 0.5) -> bool:
+    """Whether one of the image's :func:`thick_bands` runs across at least
+    ``span`` of its width: the mark of a thick line drawn over the text.
+
+    Examples
+    --------
+    >>> img = np.full((40, 120), 255, np.uint8); img[5:35:3, 20:100:3] = 0
+    >>> banded(img)
+    False
+    >>> img[18:28, :] = 0
+    >>> banded(img)
+    True
+    """
+    _, _, stats, _ = cv2.connectedComponentsWithStats(thick_bands(gray), connectivity=8)
+    return bool((stats[1:, cv2.CC_STAT_WIDTH] >= span * gray.shape[1]).any())
+
+
 def dotted(gray: np.ndarray, share: float = DOTTED) -> bool:
     """Whether at least ``share`` of the image's dark ink lies in specks
     (components smaller than a tenth of its height, squared): the mark of
@@ -208,11 +275,14 @@ CLEANERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "lines": erase_lines,
     "join": join_dots,
     "thick": close_thick,
+    "bands": erase_bands,
 }
 
 #: What an image must show for a cleaner to have work in it, where the cleaner
 #: changing the image is not telling (a grey opening changes every image).
-NEEDS: dict[str, Callable[[np.ndarray], bool]] = {"join": dotted, "thick": thick_strokes}
+NEEDS: dict[str, Callable[[np.ndarray], bool]] = {
+    "join": dotted, "thick": thick_strokes, "bands": banded,
+}
 #: Cleaners that must suit most of a family's images, not a few: a closing
 #: that would eat the strokes of the family's thin-stroked captchas.
 MOST: tuple[str, ...] = ("thick",)
@@ -220,29 +290,41 @@ MOST: tuple[str, ...] = ("thick",)
 
 def check_clean(name: str) -> None:
     """Raise :class:`~cvcaptcha.errors.ConfigError` unless ``name`` is a
-    registered cleaner or ``"auto"``.
+    registered cleaner, several joined by ``+`` (applied in that order), or
+    ``"auto"``.
 
     Examples
     --------
     >>> check_clean("thin")
+    >>> check_clean("bands+join")
     >>> check_clean("wash")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     cvcaptcha.errors.ConfigError: unknown clean 'wash'; choose from auto, none, thin, ...
     """
-    if name != "auto" and name not in CLEANERS:
-        raise ConfigError(f"unknown clean {name!r}; choose from auto, {', '.join(CLEANERS)}")
+    if name != "auto" and not all(part in CLEANERS for part in name.split("+")):
+        raise ConfigError(
+            f"unknown clean {name!r}; choose from auto, {', '.join(CLEANERS)}"
+            " (or several joined by '+')"
+        )
 
 
 def clean_image(gray: np.ndarray, name: str) -> np.ndarray:
-    """``gray`` through the cleaner registered as ``name``.
+    """``gray`` through the cleaner registered as ``name``, or through each
+    of several joined by ``+`` in turn.
 
     Examples
     --------
     >>> clean_image(np.full((4, 4), 255, np.uint8), "thin").shape
     (4, 4)
+    >>> img = np.full((40, 120), 255, np.uint8); img[18:28, :] = 0; img[5:35:3, 20:100:3] = 0
+    >>> out = clean_image(img, "bands+join")
+    >>> int(out[22, 10]), int(out[8, 21])
+    (255, 0)
     """
-    return CLEANERS[name](gray)
+    for part in name.split("+"):
+        gray = CLEANERS[part](gray)
+    return gray
 
 
 def changes_enough(
@@ -253,7 +335,9 @@ def changes_enough(
     sample of :data:`SAMPLE` ``images`` (it changes them, or they show what
     :data:`NEEDS` asks; half of them for the cleaners in :data:`MOST`): a
     family without long lines need not try ``"lines"``, one not drawn in dots
-    not ``"join"``, one drawn in thin strokes not ``"thick"``.
+    not ``"join"``, one drawn in thin strokes not ``"thick"``, one without a
+    thick line across its text not ``"bands"``. Cleaners joined by ``+`` need
+    work for each.
 
     Examples
     --------
@@ -264,6 +348,8 @@ def changes_enough(
     >>> changes_enough([crossed] * 3, "lines")
     True
     """
+    if "+" in name:  # several cleaners in turn: each must have work
+        return all(changes_enough(images, part, random_state, share) for part in name.split("+"))
     order = np.random.default_rng(random_state).permutation(len(images))[:SAMPLE]
     needs = NEEDS.get(name)
     changed = 0

@@ -13,11 +13,14 @@ from cvcaptcha.clean import (
     clean_image,
     close_thick,
     close_thin,
+    banded,
     dotted,
+    erase_bands,
     erase_lines,
     join_dots,
     straight_lines,
     stroke_width,
+    thick_bands,
 )
 from cvcaptcha.errors import ConfigError
 
@@ -116,3 +119,50 @@ def test_close_thick_is_tried_only_where_most_strokes_are_thick_enough_to_keep()
     assert changes_enough([thick] * 12 + [thin] * 8, "thick")
     assert not changes_enough([thick] * 8 + [thin] * 12, "thick")  # most, not a tenth
     assert not changes_enough([np.full((30, 90), 255, np.uint8)] * 5, "thick")  # no ink
+
+
+def _dotted_digits_under_a_wave(h: int = 80, w: int = 240) -> np.ndarray:
+    """Hollow glyph outlines drawn in dots, a thick wavy band of the same ink across."""
+    page = np.full((h, w), 255, np.uint8)
+    for x in (40, 100, 160):
+        for t in range(0, 360, 8):  # an ellipse outline in dots
+            cx = int(x + 22 * np.cos(np.radians(t)))
+            cy = int(40 + 28 * np.sin(np.radians(t)))
+            cv2.circle(page, (cx, cy), 1, 0, -1)
+    xs = np.arange(w)
+    wave = np.stack([xs, 40 + 10 * np.sin(xs / 30)], axis=1).astype(np.int32)
+    cv2.polylines(page, [wave], False, 0, 9)
+    return page
+
+
+def test_erase_bands_takes_out_a_thick_band_and_keeps_the_dotted_glyphs() -> None:
+    page = _dotted_digits_under_a_wave()
+    bands = thick_bands(page)
+    assert bands[40 + int(10 * np.sin(5 / 30)), 5] and bands[40 + int(10 * np.sin(230 / 30)), 230]
+    out = erase_bands(page)
+    assert out[:, :10].min() > 200 and out[:, -10:].min() > 200  # the band is paper
+    dots = (page < 128) & (bands == 0)  # the glyphs' dots off the band
+    assert dots.sum() > 100 and (out[dots] < 128).all()
+
+
+def test_only_images_with_a_band_across_ask_for_erase_bands() -> None:
+    page = _dotted_digits_under_a_wave()
+    assert banded(page)
+    assert not banded(_glyph_page())  # solid glyphs, no band: nothing stands out
+    solid = _glyph_page()
+    assert np.array_equal(erase_bands(solid) < 128, solid < 128)
+    assert changes_enough([page] * 5, "bands") and not changes_enough([solid] * 5, "bands")
+
+
+def test_cleaners_joined_by_plus_run_in_turn_and_each_must_have_work() -> None:
+    page = _dotted_digits_under_a_wave()
+    check_clean("bands+join")
+    with pytest.raises(ConfigError, match="unknown clean 'bands\\+scrub'"):
+        check_clean("bands+scrub")
+    both = clean_image(page, "bands+join")
+    assert np.array_equal(both, join_dots(erase_bands(page)))
+    assert changes_enough([page] * 5, "bands+join")  # banded and dotted
+    solid_band = _glyph_page(80, 240)
+    cv2.line(solid_band, (0, 40), (239, 44), 0, 9)
+    assert changes_enough([solid_band] * 5, "bands")
+    assert not changes_enough([solid_band] * 5, "bands+join")  # not dotted: no work for join

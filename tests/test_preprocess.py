@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -49,6 +50,18 @@ def test_remove_lines_drops_thin_line_keeps_glyph_and_stem() -> None:
     assert out[25, 45] == 0 and out[25, 90] == 0
     assert out[10:40, 20:30].all() and out[10:40, 60:62].all()
 
+
+
+def test_remove_lines_keeps_glyphs_drawn_thinner_than_the_opening() -> None:
+    mask = np.zeros((40, 120), np.uint8)
+    for x in (10, 50, 90):  # hollow glyphs: 1-pixel outlines
+        cv2.rectangle(mask, (x, 8), (x + 20, 32), 1, 1)
+    assert np.array_equal(remove_lines(mask, 3), mask)  # the opening would take half the ink
+    solid = np.zeros((40, 120), np.uint8)
+    solid[8:32, 10:18] = solid[8:32, 50:58] = solid[8:32, 90:98] = 1
+    solid[20, :] = 1
+    out = remove_lines(solid, 3)
+    assert out[20, 30] == 0 and out[20, 12] == 1
 
 def test_despeckle_and_preprocess_scale_with_height() -> None:
     img = np.full((50, 200), 255, np.uint8)
