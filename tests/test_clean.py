@@ -8,12 +8,12 @@ import pytest
 
 from cvcaptcha.clean import (
     CLEANERS,
+    banded,
     changes_enough,
     check_clean,
     clean_image,
     close_thick,
     close_thin,
-    banded,
     dotted,
     erase_bands,
     erase_lines,
