@@ -31,12 +31,15 @@ from .length import LengthPrior, allowed_lengths, count_agreement
 from .locate import align, recentre_to_labels
 from .locator import train_locator
 from .prepare import Prepared
-from .selftrain import self_train
+from .selftrain import Intake, self_train
 from .selftrain import summary as rounds_summary
 from .training import training_set
 
 if TYPE_CHECKING:  # for annotations only: the estimator imports this module
     from .recognizer import CaptchaRecognizer
+
+#: Single characters of captchas not kept whole: (captcha, their cuts, their text).
+Characters = Sequence[tuple[Prepared, np.ndarray, str]]
 
 #: A family whose median glyph is narrower than this share of the pitch is
 #: *spaced*: the classifiers' windows are sized by the glyph, not the pitch.
@@ -96,11 +99,12 @@ class FittingMixin:
         if clean != self.clean_:
             self.clean_ = clean
             preps = self._prepare(images, "prepare cleaned", training=True)
+        characters: Characters = []
         if unlabelled is not None and len(unlabelled) and self.self_training_rounds:
-            preps, labels, summary["self_training"] = self._with_sure_reads(
+            preps, labels, summary["self_training"], characters = self._with_sure_reads(
                 preps, labels, self._prepare(unlabelled, "prepare unlabelled"), name, features
             )
-        rounds = self._fit_prepared(preps, labels, name, features)
+        rounds = self._fit_prepared(preps, labels, name, features, characters)
         self.fit_summary_ = {
             "n_images": len(labels),
             "n_chars": sum(len(label) for label in labels),
@@ -146,42 +150,61 @@ class FittingMixin:
     def _with_sure_reads(
         self, preps: list[Prepared], labels: list[str], extra: list[Prepared], name: str,
         features: str,
-    ) -> tuple[list[Prepared], list[str], dict[str, Any]]:
+    ) -> tuple[list[Prepared], list[str], dict[str, Any], Characters]:
         """The training set grown by self-training (see
         :func:`~cvcaptcha.selftrain.self_train`): the unlabelled ``extra``
-        captchas read surely enough, with their reads as labels, and what each
-        round did. Each round trains a copy of this recipe with strategy ``name``
-        and reader input ``features``."""
+        captchas read surely enough, with their reads as labels, the sure
+        characters of the others (for the reader), and what each round did.
+        Each round trains a copy of this recipe with strategy ``name`` and
+        reader input ``features``."""
 
-        def fit(labelled: np.ndarray, pseudo: np.ndarray, texts: list[str]) -> Any:
+        def fit(labelled: np.ndarray, intake: Intake) -> Any:
             model = clone(self).set_params(verbose=False)
             model._fit_prepared(
-                [preps[i] for i in labelled] + [extra[i] for i in pseudo],
-                [labels[i] for i in labelled] + list(texts), name, features,
+                [preps[i] for i in labelled] + [extra[i] for i in intake.kept],
+                [labels[i] for i in labelled] + list(intake.texts), name, features,
+                characters(intake),
             )
             return model
 
-        def read(model: Any, labelled: np.ndarray, pseudo: np.ndarray) -> tuple[list[str], Any]:
+        def read(
+            model: Any, labelled: np.ndarray, pseudo: np.ndarray
+        ) -> tuple[list[str], Any, list[Any], list[Any]]:
             found = model._read([preps[i] for i in labelled] + [extra[i] for i in pseudo])
             texts = [model._text(r.proba) for r in found]
-            return texts, np.array([np.prod(r.proba.max(axis=1)) * r.length_share for r in found])
+            chars = [r.proba.max(axis=1) for r in found]
+            conf = np.array([np.prod(c) * r.length_share for c, r in zip(chars, found)])
+            return texts, conf, chars, [r.cuts for r in found]
 
-        kept, texts, done = self_train(
+        def characters(intake: Intake) -> Characters:
+            return [
+                (extra[i], np.asarray(cuts)[sure], "".join(np.array(list(text))[sure]))
+                for i, text, sure, cuts in zip(
+                    intake.partial, intake.partial_texts, intake.sure, intake.partial_cuts
+                )
+            ]
+
+        intake, done = self_train(
             len(labels), len(extra), labels, fit, read, rounds=self.self_training_rounds,
             precision=self.self_training_precision, random_state=self.random_state,
             progress=(lambda line: print(line, file=sys.stderr)) if self.verbose else None,
+            char_precision=self.self_training_char_precision,
         )
         summary = {
-            "n_labelled": len(labels), "n_unlabelled": len(extra), "added": len(kept),
-            "rounds": rounds_summary(done),
+            "n_labelled": len(labels), "n_unlabelled": len(extra), "added": len(intake.kept),
+            "chars_added": intake.n_chars, "rounds": rounds_summary(done),
         }
-        return preps + [extra[i] for i in kept], labels + texts, summary
+        kept = [extra[i] for i in intake.kept]
+        return preps + kept, labels + list(intake.texts), summary, characters(intake)
 
     def _fit_prepared(
-        self, preps: list[Prepared], labels: list[str], segmenter_name: str, features: str
+        self, preps: list[Prepared], labels: list[str], segmenter_name: str, features: str,
+        characters: Characters = (),
     ) -> int:
         """Fit on prepared captchas (labels already checked) with one named
-        segmenter and reader input; returns the alignment rounds run."""
+        segmenter and reader input, the reader also on ``characters`` (single
+        characters of other captchas: the captcha, their cuts and their text);
+        returns the alignment rounds run."""
         self.features_ = features
         counts = np.array([len(label) for label in labels])
         alphabet = "".join(sorted(set("".join(labels))))
@@ -209,14 +232,15 @@ class FittingMixin:
             cuts = align(segmenter, preps, tables, locator, self._progress(targets, "align"))
             segmenter.learn_cuts(masks, cuts)
             model = self._fit_locator(preps, cuts, targets, rng, model)
-        self._fit_reader(preps, cuts, targets, rng)
+        more = _as_targets(characters, index)
+        self._fit_reader(preps, cuts, targets, rng, more)
         if segmenter.recentres:
             locator = self._locator()
             cuts = recentre_to_labels(
                 segmenter, preps, cuts, self._tables(preps, locator), locator, self._reader(),
                 self.locator_weight, self._progress(targets, "recentre"),
             )
-            self._fit_reader(preps, cuts, targets, rng)
+            self._fit_reader(preps, cuts, targets, rng, more)
         self.image_shape_ = tuple(
             int(v) for v in np.median([p.original_shape for p in preps], axis=0)
         )
@@ -261,10 +285,15 @@ class FittingMixin:
 
     def _fit_reader(
         self, preps: list[Prepared], cuts: list[np.ndarray], targets: np.ndarray,
-        rng: np.random.Generator,
+        rng: np.random.Generator, more: Sequence[tuple[Prepared, np.ndarray, np.ndarray]] = (),
     ) -> None:
-        """Train the reader on the characters ``cuts`` give, with ``augment``
-        moved copies of each (some cut from stroke or warp variants)."""
+        """Train the reader on the characters ``cuts`` give, and on ``more``
+        (captcha, cuts, targets) characters, with ``augment`` moved copies of
+        each (some cut from stroke or warp variants)."""
+        if more:
+            preps = [*preps, *(m[0] for m in more)]
+            cuts = [*cuts, *(m[1] for m in more)]
+            targets = [*targets, *(m[2] for m in more)]
         X, y = training_set(
             preps, cuts, targets, rng, self._windows(), self.augment,
             self.jitter * self._window_width(), self.stroke_jitter, self.warp_jitter,
@@ -272,3 +301,15 @@ class FittingMixin:
         )
         self.classifier_ = self._classifier_estimator().fit(X, y)
 
+
+def _as_targets(
+    characters: Characters, index: dict[str, int]
+) -> list[tuple[Prepared, np.ndarray, np.ndarray]]:
+    """``characters`` with their texts as alphabet indices (a class the
+    labels do not have is left out)."""
+    out = []
+    for prep, cuts, text in characters:
+        known = np.array([c in index for c in text], bool)
+        if known.any():
+            out.append((prep, cuts[known], np.array([index[c] for c in text if c in index])))
+    return out

@@ -183,6 +183,11 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         Each round keeps the unlabelled captchas read at least as surely as the
         lowest confidence above which this share of held-out labelled reads
         are right.
+    self_training_char_precision : float or None
+        Each round also gives the reader the characters, in the unlabelled
+        captchas not kept whole, read at least as surely as the lowest
+        confidence above which this share of held-out labelled characters are
+        right; None: whole captchas only.
     random_state : int
         Seed of the random choices made in training: the ``auto`` trial split,
         moved copies, variants and reject windows (a classifier's own seed is
@@ -283,6 +288,7 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         classifier: Any = "tinymlp",
         self_training_rounds: int = 3,
         self_training_precision: float = 0.95,
+        self_training_char_precision: float | None = 0.97,
         random_state: int = 0,
         memory: Any = None,
         verbose: bool = False,
@@ -319,6 +325,7 @@ class CaptchaRecognizer(FittingMixin, BaseEstimator):
         self.classifier = classifier
         self.self_training_rounds = self_training_rounds
         self.self_training_precision = self_training_precision
+        self.self_training_char_precision = self_training_char_precision
         self.random_state = random_state
         self.memory = memory
         self.verbose = verbose

@@ -6,23 +6,61 @@ least as surely as a threshold as if they were labelled, and trains again,
 in rounds: each round's model is better, so it reads more captchas surely, and
 every round re-reads all of them (a wrong early read is not kept for good).
 
-The threshold is chosen on labelled captchas held out of the round's training
+The threshold is chosen on labelled captchas held out of a model's training
 (:func:`choose_threshold`): the lowest confidence above which the held-out
-reads are right at least ``precision`` of the time, never on test data.
+reads are right at least ``precision`` of the time, never on test data. The
+unlabelled captchas are then read by a second model that learned from every
+label too: with a few hundred labels, a quarter of them held out reads
+markedly worse, and its reads would be all the next round learns from.
+
+The captchas read surely whole are the easy ones; a model learns little more
+from them. So each round also keeps, from every other unlabelled captcha, the
+characters read at least as surely as a second threshold (chosen the same way
+on the held-out characters, at ``char_precision``): hard captchas' sure
+characters teach the reader, though the captcha as a whole is not trusted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
-#: ``fit(labelled, pseudo, texts)``: a model trained on the labelled captchas
-#: ``labelled`` (indices) and the unlabelled captchas ``pseudo`` read as ``texts``.
-Fit = Callable[[np.ndarray, np.ndarray, list[str]], object]
-#: ``read(model, labelled, unlabelled)``: texts and confidences of those captchas.
-Read = Callable[[object, np.ndarray, np.ndarray], tuple[list[str], np.ndarray]]
+
+@dataclass
+class Intake:
+    """What a round takes from the unlabelled captchas: those read surely
+    whole (``kept``, indices, read as ``texts``), and the sure characters of
+    others (``partial``, indices; ``sure``, one boolean array per captcha over
+    its read ``partial_texts``; ``partial_cuts``, the cuts it was read at)."""
+
+    kept: np.ndarray
+    texts: list[str]
+    partial: np.ndarray
+    partial_texts: list[str]
+    sure: list[np.ndarray]
+    partial_cuts: list[Any]
+
+    @classmethod
+    def empty(cls) -> Intake:
+        return cls(np.empty(0, int), [], np.empty(0, int), [], [], [])
+
+    @property
+    def n_chars(self) -> int:
+        """Characters taken from captchas not kept whole."""
+        return int(sum(int(m.sum()) for m in self.sure))
+
+
+#: ``fit(labelled, intake)``: a model trained on the labelled captchas
+#: ``labelled`` (indices) and what ``intake`` takes from the unlabelled ones.
+Fit = Callable[[np.ndarray, Intake], object]
+#: ``read(model, labelled, unlabelled)``: texts, confidences, each
+#: character's confidence (one array per captcha) and cuts of those captchas.
+Read = Callable[
+    [object, np.ndarray, np.ndarray], tuple[list[str], np.ndarray, list[np.ndarray], list[Any]]
+]
 
 
 @dataclass
@@ -35,6 +73,8 @@ class Round:
     held_out_precision: float
     held_out_kept: float
     added: int
+    char_threshold: float = float("nan")
+    chars_added: int = 0
 
 
 def choose_threshold(
@@ -65,40 +105,83 @@ def self_train(
     n_labelled: int, n_unlabelled: int, labels: Sequence[str], fit: Fit, read: Read,
     rounds: int = 3, precision: float = 0.95, held_out: float = 0.25,
     random_state: int = 0, progress: Callable[[str], None] | None = None,
-) -> tuple[np.ndarray, list[str], list[Round]]:
-    """Rounds of self-training; returns the unlabelled captchas to train on
-    (indices), their texts, and what each round did.
+    char_precision: float | None = 0.97,
+) -> tuple[Intake, list[Round]]:
+    """Rounds of self-training; returns what the last round takes from the
+    unlabelled captchas (:class:`Intake`) and what each round did.
 
     Each round trains on the labelled captchas but a seeded ``held_out``
-    share (and on the unlabelled captchas the previous round kept), chooses
-    its threshold on the held-out ones (:func:`choose_threshold`) and keeps
-    every unlabelled captcha it reads at least that surely.
+    share (and on what the previous round took) and chooses its thresholds on
+    the held-out ones (:func:`choose_threshold`); a second model, trained on
+    every label (and the same intake), reads the unlabelled captchas: those
+    read at least that surely are kept, and, unless ``char_precision`` is
+    None, the sure characters of the others.
     """
     order = np.random.default_rng(random_state).permutation(n_labelled)
     n_held = min(max(int(round(held_out * n_labelled)), 1), n_labelled - 1)
     held, train = np.sort(order[:n_held]), np.sort(order[n_held:])
     everyone = np.arange(n_unlabelled)
-    kept, texts = np.empty(0, int), []
+    intake = Intake.empty()
     done: list[Round] = []
     for r in range(1, rounds + 1):
-        trained_on = len(train) + len(kept)
-        model = fit(train, kept, texts)
-        held_texts, held_conf = read(model, held, np.empty(0, int))
+        trained_on = len(train) + len(intake.kept)
+        model = fit(train, intake)
+        held_texts, held_conf, held_chars, _ = read(model, held, np.empty(0, int))
         correct = np.array([t == labels[i] for t, i in zip(held_texts, held)])
         threshold = choose_threshold(held_conf, correct, precision)
-        read_texts, read_conf = read(model, np.empty(0, int), everyone)
+        # the thresholds come from a model that did not see the held-out labels; the
+        # reads from one that learned from every label, as the final model will
+        reader = fit(np.arange(n_labelled), intake)
+        read_texts, read_conf, read_chars, read_cuts = read(reader, np.empty(0, int), everyone)
         sure = read_conf >= threshold
-        kept, texts = everyone[sure], [t for t, s in zip(read_texts, sure) if s]
+        char_threshold = float("nan")
+        if char_precision is not None:
+            char_threshold = choose_threshold(
+                np.concatenate(held_chars),
+                np.concatenate([_right_chars(t, labels[i]) for t, i in zip(held_texts, held)]),
+                char_precision,
+            )
+        intake = Intake(everyone[sure], [t for t, s in zip(read_texts, sure) if s], *([[]] * 4))
+        if char_precision is not None:
+            intake = _with_sure_chars(
+                intake, ~sure, read_texts, read_chars, read_cuts, char_threshold
+            )
         above = held_conf >= threshold
         done.append(Round(
             r, trained_on, threshold,
             float(correct[above].mean()) if above.any() else float("nan"),
-            float(above.mean()), int(len(kept)),
+            float(above.mean()), int(len(intake.kept)), char_threshold, intake.n_chars,
         ))
         if progress is not None:
             progress(f"self-training round {r}: threshold {threshold:.3f}, "
-                     f"{len(kept)} of {n_unlabelled} unlabelled captchas kept")
-    return kept, texts, done
+                     f"{len(intake.kept)} of {n_unlabelled} unlabelled captchas kept, "
+                     f"{intake.n_chars} characters of others")
+    return intake, done
+
+
+def _right_chars(text: str, label: str) -> np.ndarray:
+    """Which characters of a read are right (none where its length is wrong)."""
+    if len(text) != len(label):
+        return np.zeros(len(text), bool)
+    return np.array([a == b for a, b in zip(text, label)], bool)
+
+
+def _with_sure_chars(
+    intake: Intake, others: np.ndarray, texts: list[str], chars: list[np.ndarray],
+    cuts: list[Any], threshold: float,
+) -> Intake:
+    """``intake`` with the characters read at least ``threshold`` surely in
+    the captchas ``others`` (a boolean mask over every unlabelled captcha)."""
+    partial, sure = [], []
+    for i in np.flatnonzero(others).tolist():
+        mask = np.asarray(chars[i]) >= threshold
+        if mask.any():
+            partial.append(i)
+            sure.append(mask)
+    return Intake(
+        intake.kept, intake.texts, np.array(partial, int), [texts[i] for i in partial], sure,
+        [cuts[i] for i in partial],
+    )
 
 
 def summary(rounds: list[Round]) -> list[dict[str, float]]:
