@@ -124,18 +124,16 @@ def test_choose_recipe_tries_the_cleaners_last_reusing_the_uncleaned_trial() -> 
     )
     assert (segmenter, features, clean) == ("window", "ink", "thin")
     assert calls == [  # "none" is the recipe as chosen, tried once
-        {"segmenter": "window", "features": "ink", "clean": "none"},
-        {"segmenter": "window", "features": "ink", "clean": "thin"},
-        {"segmenter": "window", "features": "ink", "clean": "lines"},
-        {"segmenter": "window", "features": "ink", "clean": "join"},
-        {"segmenter": "window", "features": "ink", "clean": "thick"},
+        {"segmenter": "window", "features": "ink", "clean": name} for name in AUTO_CLEANERS
     ]
+    assert AUTO_CLEANERS[:5] == ("none", "thin", "lines", "join", "thick")
     assert list(summary["auto_clean_char_accuracy"]) == list(AUTO_CLEANERS)
     calls.clear()
     *_, summary = choose_recipe(labels, make_trial, 0, "auto", "ink", "auto",
                                 applies=lambda name: name != "lines")
-    assert [c.get("clean") for c in calls] == [None, None, "thin", "join", "thick"]
-    assert list(summary["auto_clean_char_accuracy"]) == ["none", "thin", "join", "thick"]
+    others = [name for name in AUTO_CLEANERS[1:] if name != "lines"]
+    assert [c.get("clean") for c in calls] == [None, None, *others]
+    assert list(summary["auto_clean_char_accuracy"]) == ["none", *others]
 
 
 def test_after_a_blob_segmenter_the_lead_cleaner_stays_unless_another_reads_clearly_more() -> None:
@@ -145,7 +143,7 @@ def test_after_a_blob_segmenter_the_lead_cleaner_stays_unless_another_reads_clea
     make_trial = _stand_in(labels, lambda r, k: k % 3 == 0, calls)
     found = choose_recipe(labels, make_trial, 0, "components", "ink", "auto", clean_lead="thin")
     assert found[2] == "thin"
-    assert [c["clean"] for c in calls] == ["thin", "none", "lines", "join", "thick"]
+    assert [c["clean"] for c in calls] == ["thin", *(n for n in AUTO_CLEANERS if n != "thin")]
     assert list(found[3]["auto_clean_char_accuracy"])[0] == "thin"
     calls.clear()  # after a segmenter that cuts no blobs the lead is none, as without counts
     found = choose_recipe(labels, make_trial, 0, "window", "ink", "auto", clean_lead="thin")
@@ -153,7 +151,8 @@ def test_after_a_blob_segmenter_the_lead_cleaner_stays_unless_another_reads_clea
     calls.clear()  # a lead the family gives no work is no lead
     found = choose_recipe(labels, make_trial, 0, "components", "ink", "auto", clean_lead="thin",
                           applies=lambda name: name != "thin")
-    assert found[2] == "none" and [c["clean"] for c in calls] == ["none", "lines", "join", "thick"]
+    assert found[2] == "none"
+    assert [c["clean"] for c in calls] == [n for n in AUTO_CLEANERS if n != "thin"]
     calls.clear()  # a lead that reads clearly worse than none is replaced
     make_trial = _stand_in(labels, lambda r, k: r["clean"] != "thin" or k % 3 == 0, calls)
     found = choose_recipe(labels, make_trial, 0, "components", "ink", "auto", clean_lead="thin")
