@@ -90,8 +90,9 @@ def remove_lines(mask: np.ndarray, size: int, max_share: float = MAX_LINE_SHARE)
     Captcha noise lines are thin and run roughly horizontally through the text,
     while glyph strokes are thicker; unlike a square opening, this keeps thin
     vertical strokes (the stem of a "1", the bar of a "d"). Where the opening
-    would take more than ``max_share`` of the ink, the glyphs themselves are
-    drawn thinner than it (hollow or dotted outlines): the mask stays as it is.
+    would take more than ``max_share`` of the ink in pieces shorter than the
+    image is high, it is eating glyphs drawn thinner than it (hollow or dotted
+    outlines), not lines: the mask stays as it is.
 
     Examples
     --------
@@ -110,7 +111,13 @@ def remove_lines(mask: np.ndarray, size: int, max_share: float = MAX_LINE_SHARE)
     eroded = cv2.erode(mask, kernel, anchor=(0, size // 2))
     opened = cv2.dilate(eroded, kernel, anchor=(0, size - 1 - size // 2))
     ink = int(np.count_nonzero(mask))
-    return mask if ink - np.count_nonzero(opened) > max_share * ink else opened
+    if ink - np.count_nonzero(opened) <= max_share * ink:
+        return opened
+    # much taken: glyph strokes eaten, unless most of it is lines longer than the height
+    removed = (mask > opened).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(removed, connectivity=8)
+    short = stats[1:, cv2.CC_STAT_WIDTH] < mask.shape[0]
+    return mask if stats[1:, cv2.CC_STAT_AREA][short].sum() > max_share * ink else opened
 
 
 def despeckle(mask: np.ndarray, min_area: int) -> np.ndarray:
