@@ -44,8 +44,9 @@ class Intake:
     partial_cuts: list[Any]
 
     @classmethod
-    def empty(cls) -> Intake:
-        return cls(np.empty(0, int), [], np.empty(0, int), [], [], [])
+    def whole(cls, kept: np.ndarray, texts: list[str]) -> Intake:
+        """Captchas kept whole, and no characters of others."""
+        return cls(kept, texts, np.empty(0, int), [], [], [])
 
     @property
     def n_chars(self) -> int:
@@ -121,7 +122,7 @@ def self_train(
     n_held = min(max(int(round(held_out * n_labelled)), 1), n_labelled - 1)
     held, train = np.sort(order[:n_held]), np.sort(order[n_held:])
     everyone = np.arange(n_unlabelled)
-    intake = Intake.empty()
+    intake = Intake.whole(np.empty(0, int), [])
     done: list[Round] = []
     for r in range(1, rounds + 1):
         trained_on = len(train) + len(intake.kept)
@@ -134,6 +135,7 @@ def self_train(
         reader = fit(np.arange(n_labelled), intake)
         read_texts, read_conf, read_chars, read_cuts = read(reader, np.empty(0, int), everyone)
         sure = read_conf >= threshold
+        intake = Intake.whole(everyone[sure], [t for t, s in zip(read_texts, sure) if s])
         char_threshold = float("nan")
         if char_precision is not None:
             char_threshold = choose_threshold(
@@ -141,8 +143,6 @@ def self_train(
                 np.concatenate([_right_chars(t, labels[i]) for t, i in zip(held_texts, held)]),
                 char_precision,
             )
-        intake = Intake(everyone[sure], [t for t, s in zip(read_texts, sure) if s], *([[]] * 4))
-        if char_precision is not None:
             intake = _with_sure_chars(
                 intake, ~sure, read_texts, read_chars, read_cuts, char_threshold
             )
