@@ -188,8 +188,8 @@ def thick_bands(gray: np.ndarray) -> np.ndarray:
     """Mask of the image's dark strokes much thicker than its typical stroke:
     what survives an opening of its ink mask by a disc wider than twice that
     stroke and at least :data:`MIN_BAND` (a thick wavy line across hollow or
-    dotted glyphs), grown by a pixel
-    to take its soft edge too. Empty where no stroke stands out.
+    dotted glyphs), grown by a pixel to take its soft edge too. Empty where no
+    stroke stands out.
 
     Examples
     --------

@@ -48,7 +48,7 @@ def _train(args: argparse.Namespace) -> int:
     training = model.fit_summary_.get("self_training")
     if training:
         print(f"self-training kept {training['added']} of {training['n_unlabelled']} "
-              f"unlabelled captchas, and {training.get('chars_added', 0)} characters of others")
+              f"unlabelled captchas, and {training['chars_added']} characters of others")
     print(
         f"trained on {len(data)} captchas ({_lengths_text(model)} chars from "
         f"{model.alphabet_!r}; segmenter {model.fit_summary_['segmenter']}, reader input "

@@ -178,7 +178,7 @@ class FittingMixin:
 
         def characters(intake: Intake) -> Characters:
             return [
-                (extra[i], np.asarray(cuts)[sure], "".join(np.array(list(text))[sure]))
+                (extra[i], np.asarray(cuts)[sure], "".join(c for c, s in zip(text, sure) if s))
                 for i, text, sure, cuts in zip(
                     intake.partial, intake.partial_texts, intake.sure, intake.partial_cuts
                 )
